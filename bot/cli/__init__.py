@@ -1,0 +1,1 @@
+"""The ``kpibot`` command line: one module per command group, wired in :mod:`bot.cli.main`."""

@@ -1,0 +1,42 @@
+"""``kpibot db``: schema migrations."""
+
+from __future__ import annotations
+
+import typer
+
+from bot.cli.context import fail, services_of
+from db.schema import current_revision, head_revision, upgrade
+from db.session import make_engine
+
+app = typer.Typer(help="数据库结构管理", no_args_is_help=True)
+
+
+@app.command("upgrade")
+def upgrade_command(ctx: typer.Context) -> None:
+    """Bring the database schema to the newest version."""
+    engine = make_engine(services_of(ctx).settings.database_url)
+    try:
+        before = current_revision(engine)
+        upgrade(engine)
+        after = current_revision(engine)
+    except Exception as exc:
+        fail(f"数据库升级失败：{exc}")
+    finally:
+        engine.dispose()
+    if before == after:
+        typer.echo(f"数据库结构已是最新（{after}）。")
+    else:
+        typer.echo(f"数据库结构已升级：{before or '空库'} → {after}")
+
+
+@app.command("current")
+def current_command(ctx: typer.Context) -> None:
+    """Show the schema version of the database and the one this release needs."""
+    engine = make_engine(services_of(ctx).settings.database_url)
+    try:
+        current = current_revision(engine)
+    finally:
+        engine.dispose()
+    head = head_revision()
+    state = "最新" if current == head else "需要升级"
+    typer.echo(f"当前版本：{current or '空库'}；本程序需要：{head}（{state}）")

@@ -1,0 +1,89 @@
+"""The ``kpibot`` root command: global options, the command groups, and the demo."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+import typer
+
+from bot.cli import database, questions, rulebook
+from bot.cli.context import reported_errors, services_of
+from bot.console import ConsoleChat
+from bot.conversation import Conversation
+from bot.services import Services
+from bot.settings import load_settings
+from db import rulebook_store
+from knowledge.rulebook_files import read_rulebook
+
+app = typer.Typer(
+    help="kpibot：绩效考评助手（指标问答、积分排名、整改通报）",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    db: Annotated[
+        str | None,
+        typer.Option("--db", help="数据库 URL（默认 KPIBOT_DATABASE_URL 或 sqlite:///kpibot.db）"),
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="输出调试日志")] = False,
+) -> None:
+    """Build the services every command uses."""
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING)
+    services = Services(load_settings(db))
+    ctx.obj = services
+    ctx.call_on_close(services.close)
+
+
+def ensure_sample_rulebook(services: Services) -> bool:
+    """Load the shipped sample rulebook when the database has none; True if loaded."""
+    if services.rulebook() is not None:
+        return False
+    sample = read_rulebook(services.settings.sample_rulebook)
+    with services.session() as session:
+        rulebook_store.import_rulebook(
+            session=session,
+            rulebook=sample,
+            source=services.settings.sample_rulebook.name,
+            imported_by="demo",
+        )
+    services.reload()
+    return True
+
+
+@app.command("chat")
+def chat_command(ctx: typer.Context) -> None:
+    """Open the console chat on the current database."""
+    services = services_of(ctx)
+    with reported_errors():
+        ConsoleChat(Conversation(services, channel="console")).run()
+
+
+@app.command("demo")
+def demo_command(ctx: typer.Context) -> None:
+    """Set up the sample data (if missing) and open the console chat on it."""
+    services = services_of(ctx)
+    with reported_errors():
+        if ensure_sample_rulebook(services):
+            rulebook_loaded = services.rulebook()
+            assert rulebook_loaded is not None
+            typer.echo(
+                f"已载入示例细则《{rulebook_loaded.title}》，"
+                f"共 {len(rulebook_loaded.indicators)} 项指标。"
+            )
+        ConsoleChat(Conversation(services, channel="console")).run()
+
+
+app.command("ask")(questions.ask_command)
+app.add_typer(rulebook.app, name="rulebook")
+app.add_typer(database.app, name="db")
+app.add_typer(questions.report_app, name="report")
+
+
+def run() -> None:
+    """Console-script entry point."""
+    app()

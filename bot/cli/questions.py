@@ -1,0 +1,120 @@
+"""``kpibot ask`` and ``kpibot report unanswered``: the rulebook Q&A from the command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated
+
+import typer
+
+from bot.cli.context import fail, reported_errors, services_of
+from bot.conversation import Conversation
+from bot.render import html_to_plain
+from db import question_log
+from knowledge.matcher import MatchResult
+from knowledge.unanswered import group_questions
+
+report_app = typer.Typer(help="报表", no_args_is_help=True)
+BATCH = 500
+
+
+def result_json(result: MatchResult) -> str:
+    """One result as the documented JSON object."""
+    return json.dumps(
+        {
+            "question": result.question,
+            "status": result.status.value,
+            "matches": [
+                {"code": m.code, "name": m.name, "score": m.score} for m in result.matches
+            ],
+        },
+        ensure_ascii=False,
+    )
+
+
+def ask_command(
+    ctx: typer.Context,
+    question: Annotated[
+        str | None, typer.Argument(help="问题；省略时从标准输入逐行读取")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON（每个问题一行）")] = False,
+) -> None:
+    """Ask what an indicator means; prints the card, the candidates or the none message."""
+    services = services_of(ctx)
+    with reported_errors():
+        conversation = Conversation(services, channel="cli")
+        matcher = services.matcher()
+        if matcher is None:
+            fail(html_to_plain(services.renderer.html("no_rulebook.html.j2")))
+        if question is not None:
+            if not question.strip():
+                fail("问题为空。用法：kpibot ask \"问题\"")
+            result = matcher.match_question(question)
+            conversation.record([result])
+            if as_json:
+                typer.echo(result_json(result))
+            else:
+                typer.echo(html_to_plain(conversation.reply_for(result).html))
+            return
+        pending: list[MatchResult] = []
+        out = sys.stdout
+        for line in sys.stdin:
+            text = line.strip()
+            if not text:
+                continue
+            result = matcher.match_question(text)
+            pending.append(result)
+            if as_json:
+                out.write(result_json(result) + "\n")
+            else:
+                out.write(html_to_plain(conversation.reply_for(result).html) + "\n\n")
+            if len(pending) >= BATCH:
+                conversation.record(pending)
+                pending.clear()
+        conversation.record(pending)
+        out.flush()
+
+
+@report_app.command("unanswered")
+def unanswered_command(
+    ctx: typer.Context,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="最多列出多少组")] = 30,
+    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False,
+) -> None:
+    """Questions the rulebook could not answer, similar ones grouped, most frequent first."""
+    services = services_of(ctx)
+    with reported_errors(), services.session() as session:
+        rows = question_log.unanswered_questions(session=session)
+    groups = group_questions([(r.question, r.status, r.candidates) for r in rows])[:limit]
+    if as_json:
+        typer.echo(
+            json.dumps(
+                [
+                    {
+                        "question": g.example,
+                        "count": g.count,
+                        "variants": list(g.variants),
+                        "statuses": dict(g.statuses),
+                        "candidates": [code for code, _ in g.candidates],
+                    }
+                    for g in groups
+                ],
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+        return
+    if not groups:
+        typer.echo("暂无未能回答的问题。")
+        return
+    typer.echo(f"未能直接回答的问题（共 {len(rows)} 条，{len(groups)} 组，按次数排序）：")
+    for number, group in enumerate(groups, start=1):
+        statuses = "、".join(
+            f"{'待确认' if s == 'clarify' else '未覆盖'} {n}" for s, n in group.statuses
+        )
+        typer.echo(f"{number:>3}. [{group.count} 次] {group.example}（{statuses}）")
+        for variant in group.variants:
+            typer.echo(f"       · {variant}")
+        if group.candidates:
+            typer.echo(f"       可能相关：{'、'.join(code for code, _ in group.candidates)}")

@@ -1,0 +1,48 @@
+"""One Jinja2 environment for every reply; HTML for Telegram, folded to plain text for a terminal."""
+
+from __future__ import annotations
+
+import html
+import re
+from decimal import Decimal
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+_TAG = re.compile(r"</?(b|i|u|code|pre|s)>")
+
+
+def format_points(value: Decimal | None) -> str:
+    """Points without trailing zeros: 10, 0.5, 97.25."""
+    if value is None:
+        return ""
+    text = format(value.normalize(), "f")
+    return text
+
+
+class Renderer:
+    """Renders the reply templates in ``bot/templates``."""
+
+    def __init__(self) -> None:
+        self.env = Environment(
+            loader=PackageLoader("bot", "templates"),
+            autoescape=select_autoescape(default=True, default_for_string=True),
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=False,
+        )
+        self.env.filters["points"] = format_points
+
+    def html(self, template: str, **context: Any) -> str:
+        """The template rendered as Telegram-safe HTML."""
+        return self.env.get_template(template).render(**context).strip()
+
+    def plain(self, template: str, **context: Any) -> str:
+        """The template rendered for a terminal: tags dropped, entities decoded."""
+        return html_to_plain(self.html(template, **context))
+
+
+def html_to_plain(text: str) -> str:
+    """Telegram HTML as plain text."""
+    return html.unescape(_TAG.sub("", text))

@@ -1,0 +1,74 @@
+"""The composition root: settings in, long-lived services out. Every front door starts here."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cached_property
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from bot.render import Renderer
+from bot.settings import Settings
+from db import rulebook_store
+from db.schema import ensure_schema
+from db.session import make_engine, session_scope
+from knowledge.matcher import Matcher, MatcherConfig
+from knowledge.rulebook import Rulebook
+
+
+class Services:
+    """Lazily built, shared services: the database, the live rulebook and its matcher."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._rulebook: Rulebook | None = None
+        self._matcher: Matcher | None = None
+
+    @cached_property
+    def engine(self) -> Engine:
+        """The database engine; an empty database gets the schema on first use."""
+        engine = make_engine(self.settings.database_url)
+        ensure_schema(engine)
+        return engine
+
+    @cached_property
+    def renderer(self) -> Renderer:
+        """The reply templates."""
+        return Renderer()
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A unit of work: committed on success, rolled back on error."""
+        with session_scope(self.engine) as session:
+            yield session
+
+    def rulebook(self) -> Rulebook | None:
+        """The live rulebook, cached until :meth:`reload`."""
+        if self._rulebook is None:
+            with self.session() as session:
+                self._rulebook = rulebook_store.load_rulebook(session=session)
+        return self._rulebook
+
+    def matcher(self) -> Matcher | None:
+        """The matcher over the live rulebook, built once."""
+        if self._matcher is None:
+            rulebook = self.rulebook()
+            if rulebook is None:
+                return None
+            self._matcher = Matcher(
+                rulebook.indicators,
+                MatcherConfig(max_question_chars=self.settings.max_question_chars),
+            )
+        return self._matcher
+
+    def reload(self) -> None:
+        """Forget the cached rulebook and matcher after an import."""
+        self._rulebook = None
+        self._matcher = None
+
+    def close(self) -> None:
+        """Release database connections."""
+        if "engine" in self.__dict__:
+            self.engine.dispose()

@@ -1,0 +1,180 @@
+"""Data access for the rulebook: import a version, retire what it dropped, load what is live."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from db.models import IndicatorRecord, RulebookVersion, utcnow
+from knowledge.rulebook import (
+    Cycle,
+    Faq,
+    Indicator,
+    IndicatorType,
+    Interpretation,
+    Level,
+    Rulebook,
+)
+from knowledge.rulebook_files import parse_rulebook_text, rulebook_to_yaml
+
+HUNDRED = Decimal(100)
+
+
+def to_cents(value: Decimal) -> int:
+    """Exact integer hundredths of a points value (validated to two decimals upstream)."""
+    cents = value * HUNDRED
+    if cents != cents.to_integral_value():
+        raise ValueError(f"{value} has more than two decimals")
+    return int(cents)
+
+
+def from_cents(cents: int) -> Decimal:
+    """Points from integer hundredths."""
+    return (Decimal(cents) / HUNDRED).normalize() if cents % 100 else Decimal(cents // 100)
+
+
+@dataclass(frozen=True)
+class RulebookImport:
+    """What an import changed."""
+
+    version_id: int
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    retired: list[str] = field(default_factory=list)
+    reactivated: list[str] = field(default_factory=list)
+
+
+def _record_values(indicator: Indicator) -> dict[str, Any]:
+    return {
+        "name": indicator.name,
+        "type": indicator.type.value,
+        "category": indicator.category,
+        "points_cents": to_cents(indicator.points),
+        "cap_cents": to_cents(indicator.cap) if indicator.cap is not None else None,
+        "owner": indicator.owner,
+        "cycle": indicator.cycle.value if indicator.cycle else None,
+        "standard": indicator.standard,
+        "aliases": list(indicator.aliases),
+        "interpretations": [{"level": i.level.value, "text": i.text} for i in indicator.interpretations],
+        "faq": [{"q": f.q, "a": f.a} for f in indicator.faq],
+    }
+
+
+def indicator_from_record(record: IndicatorRecord) -> Indicator:
+    """The domain indicator stored in a row."""
+    return Indicator(
+        code=record.code,
+        name=record.name,
+        type=IndicatorType(record.type),
+        points=from_cents(record.points_cents),
+        category=record.category,
+        cap=from_cents(record.cap_cents) if record.cap_cents is not None else None,
+        owner=record.owner,
+        cycle=Cycle(record.cycle) if record.cycle else None,
+        standard=record.standard,
+        aliases=tuple(record.aliases),
+        interpretations=tuple(
+            Interpretation(Level(i["level"]), i["text"]) for i in record.interpretations
+        ),
+        faq=tuple(Faq(f["q"], f["a"]) for f in record.faq),
+    )
+
+
+def import_rulebook(
+    *, session: Session, rulebook: Rulebook, source: str, imported_by: str
+) -> RulebookImport:
+    """Store a validated rulebook as the current version; retire codes it no longer has."""
+    document = rulebook_to_yaml(rulebook)
+    version = RulebookVersion(
+        title=rulebook.title,
+        year=rulebook.year,
+        source=source,
+        sha256=hashlib.sha256(document.encode("utf-8")).hexdigest(),
+        document=document,
+        imported_by=imported_by,
+    )
+    session.add(version)
+    session.flush()
+    assert version.id is not None
+    existing = {r.code: r for r in session.exec(select(IndicatorRecord)).all()}
+    result = RulebookImport(version_id=version.id)
+    now = utcnow()
+    for position, indicator in enumerate(rulebook.indicators):
+        values = _record_values(indicator)
+        record = existing.pop(indicator.code, None)
+        if record is None:
+            session.add(
+                IndicatorRecord(
+                    code=indicator.code, position=position, version_id=version.id, **values
+                )
+            )
+            result.added.append(indicator.code)
+            continue
+        changed = any(getattr(record, k) != v for k, v in values.items())
+        if not record.active:
+            result.reactivated.append(indicator.code)
+        elif changed:
+            result.updated.append(indicator.code)
+        else:
+            result.unchanged.append(indicator.code)
+        for key, value in values.items():
+            setattr(record, key, value)
+        record.position = position
+        record.active = True
+        record.retired_at = None
+        if changed or record.version_id != version.id:
+            record.version_id = version.id
+            record.updated_at = now
+        session.add(record)
+    for record in existing.values():
+        if record.active:
+            record.active = False
+            record.retired_at = now
+            session.add(record)
+            result.retired.append(record.code)
+    version.added = len(result.added)
+    version.updated = len(result.updated) + len(result.reactivated)
+    version.unchanged = len(result.unchanged)
+    version.retired = len(result.retired)
+    session.add(version)
+    return result
+
+
+def latest_version(*, session: Session) -> RulebookVersion | None:
+    """The most recent import, if any."""
+    statement = select(RulebookVersion).order_by(col(RulebookVersion.id).desc()).limit(1)
+    return session.exec(statement).first()
+
+
+def load_rulebook(*, session: Session, include_retired: bool = False) -> Rulebook | None:
+    """The live rulebook (title, year and scoring of the latest import plus active indicators)."""
+    version = latest_version(session=session)
+    if version is None:
+        return None
+    statement = select(IndicatorRecord).order_by(col(IndicatorRecord.position))
+    if not include_retired:
+        statement = statement.where(col(IndicatorRecord.active).is_(True))
+    records = session.exec(statement).all()
+    stored = parse_rulebook_text(version.document, source=version.source)
+    return Rulebook(
+        title=stored.title,
+        year=stored.year,
+        indicators=tuple(indicator_from_record(r) for r in records),
+        scoring=stored.scoring,
+        extra=stored.extra,
+    )
+
+
+def find_indicator(*, session: Session, code: str) -> tuple[Indicator, bool] | None:
+    """An indicator by code (case-insensitive), retired or not, with its active flag."""
+    record = session.get(IndicatorRecord, code) or session.exec(
+        select(IndicatorRecord).where(col(IndicatorRecord.code).ilike(code))
+    ).first()
+    if record is None:
+        return None
+    return indicator_from_record(record), record.active

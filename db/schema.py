@@ -1,0 +1,74 @@
+"""Schema versioning through Alembic, run from code (no alembic.ini needed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect
+from sqlalchemy.engine import Engine
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+class SchemaError(Exception):
+    """The database schema is not the one this release expects."""
+
+
+def _config(engine: Engine) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["engine"] = engine
+    return config
+
+
+def head_revision() -> str:
+    """The newest migration this release ships."""
+    head = ScriptDirectory.from_config(_config_for_script()).get_current_head()
+    assert head is not None
+    return head
+
+
+def _config_for_script() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The revision the database is at, or None for a database Alembic has not touched."""
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the database to ``revision`` (the newest by default)."""
+    command.upgrade(_config(engine), revision)
+
+
+def ensure_schema(engine: Engine) -> None:
+    """Create the schema on an empty database; refuse an outdated or unknown one plainly."""
+    current = current_revision(engine)
+    head = head_revision()
+    if current == head:
+        return
+    if current is None:
+        tables = set(inspect(engine).get_table_names())
+        if tables:
+            raise SchemaError(
+                f"数据库中已有其他表（{'、'.join(sorted(tables)[:5])}），但不是 kpibot 的库；"
+                "请换一个空数据库或核对 --db 参数。"
+            )
+        upgrade(engine)
+        return
+    known = {rev.revision for rev in ScriptDirectory.from_config(_config_for_script()).walk_revisions()}
+    if current not in known:
+        raise SchemaError(
+            f"数据库结构版本 {current} 比本程序新（本程序最高 {head}），请升级 kpibot 后再使用。"
+        )
+    raise SchemaError(
+        f"数据库结构版本较旧（当前 {current}，需要 {head}）。请先备份，再运行：kpibot db upgrade"
+    )

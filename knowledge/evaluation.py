@@ -1,0 +1,101 @@
+"""Measure a matcher against a labelled question set (the calibration and test yardstick)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from knowledge.matcher import MatchResult, Outcome
+
+
+@dataclass(frozen=True)
+class LabelledQuestion:
+    """A question and the indicator codes that count as right (none: out of scope)."""
+
+    q: str
+    expect: frozenset[str]
+    kind: str
+
+
+def load_questions(path: Path) -> list[LabelledQuestion]:
+    """Read a labelled set (YAML list of q / expect / kind)."""
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return [
+        LabelledQuestion(str(item["q"]), frozenset(item.get("expect") or ()), str(item["kind"]))
+        for item in raw
+    ]
+
+
+@dataclass
+class Evaluation:
+    """Rates over a labelled set; see :func:`evaluate` for the definitions."""
+
+    in_scope: int = 0
+    out_of_scope: int = 0
+    top1: int = 0
+    answered_right: int = 0
+    clarify_contains: int = 0
+    confident_wrong: int = 0
+    oos_rejected: int = 0
+    oos_answered: int = 0
+    by_kind: dict[str, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
+    failures: list[tuple[LabelledQuestion, MatchResult]] = field(default_factory=list)
+
+    @property
+    def top1_accuracy(self) -> float:
+        """In-scope questions whose best candidate is acceptable (answer or clarify)."""
+        return self.top1 / self.in_scope if self.in_scope else 0.0
+
+    @property
+    def helpful_rate(self) -> float:
+        """In-scope questions answered right or clarified with a right candidate listed."""
+        return (self.answered_right + self.clarify_contains) / self.in_scope if self.in_scope else 0.0
+
+    @property
+    def oos_rejection(self) -> float:
+        """Out-of-scope questions that came back as none."""
+        return self.oos_rejected / self.out_of_scope if self.out_of_scope else 0.0
+
+    @property
+    def confident_wrong_rate(self) -> float:
+        """Answers (status answer) that were wrong, over all questions."""
+        total = self.in_scope + self.out_of_scope
+        return (self.confident_wrong + self.oos_answered) / total if total else 0.0
+
+
+def evaluate(
+    questions: Sequence[LabelledQuestion], match: Callable[[str], MatchResult]
+) -> Evaluation:
+    """Run every question through ``match`` and count the outcomes."""
+    result = Evaluation()
+    for question in questions:
+        outcome = match(question.q)
+        codes = [m.code for m in outcome.matches]
+        if not question.expect:
+            result.out_of_scope += 1
+            if outcome.status is Outcome.NONE:
+                result.oos_rejected += 1
+            else:
+                if outcome.status is Outcome.ANSWER:
+                    result.oos_answered += 1
+                result.failures.append((question, outcome))
+            result.by_kind[question.kind][0] += outcome.status is Outcome.NONE
+            result.by_kind[question.kind][1] += 1
+            continue
+        result.in_scope += 1
+        right = bool(codes) and codes[0] in question.expect
+        result.top1 += right
+        if outcome.status is Outcome.ANSWER:
+            result.answered_right += right
+            result.confident_wrong += not right
+        elif outcome.status is Outcome.CLARIFY and question.expect & set(codes):
+            result.clarify_contains += 1
+        if not right or outcome.status is not Outcome.ANSWER:
+            result.failures.append((question, outcome))
+        result.by_kind[question.kind][0] += right
+        result.by_kind[question.kind][1] += 1
+    return result

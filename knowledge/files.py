@@ -1,0 +1,262 @@
+"""Reading the files people hand us: encodings, CSV/XLSX tables, and located problems.
+
+Every importer (rulebook, units, ledger, reviews) reads through here, so that a GBK export
+from Excel, a UTF-8 file with a BOM and an XLSX with shuffled columns all simply work, and
+every problem is reported with its file, line and field.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+MAX_FILE_BYTES = 256 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an input, and where."""
+
+    file: str
+    message: str
+    line: int | None = None
+    field: str | None = None
+    sheet: str | None = None
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.sheet:
+            where += f" [{self.sheet}]"
+        if self.line is not None:
+            where += f" 第{self.line}行"
+        if self.field:
+            where += f" 字段“{self.field}”"
+        return f"{where}：{self.message}"
+
+
+class InputError(Exception):
+    """An input was refused; carries every problem found, not just the first."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+def read_bytes(path: Path, *, limit: int = MAX_FILE_BYTES) -> bytes:
+    """The file's bytes, refusing missing, empty and oversized files."""
+    name = path.name
+    if not path.is_file():
+        raise InputError([Problem(name, "文件不存在或不是普通文件")])
+    size = path.stat().st_size
+    if size == 0:
+        raise InputError([Problem(name, "文件为空")])
+    if size > limit:
+        raise InputError([Problem(name, f"文件过大（{size} 字节，上限 {limit} 字节）")])
+    return path.read_bytes()
+
+
+def decode_text(data: bytes, name: str) -> str:
+    """Decode UTF-8 (with or without BOM), UTF-16 with BOM, or GBK/GB18030."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise InputError([Problem(name, f"UTF-16 编码错误（字节 {exc.start}）")]) from exc
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as utf8_error:
+        try:
+            return data.decode("gb18030")
+        except UnicodeDecodeError:
+            line = data[: utf8_error.start].count(b"\n") + 1
+            raise InputError(
+                [Problem(name, "无法识别文件编码（支持 UTF-8、UTF-8 BOM、GBK/GB18030）", line=line)]
+            ) from utf8_error
+
+
+def clean_cell(value: Any) -> str:
+    """A cell as trimmed text; ``None`` and blanks become ``""``."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        text = repr(value)
+        return text[:-2] if text.endswith(".0") else text
+    return str(value).strip()
+
+
+def parse_decimal(text: str) -> Decimal:
+    """An exact decimal from user text: full-width digits, thousands separators and '+' allowed."""
+    cleaned = unicodedata.normalize("NFKC", text).replace(",", "").replace(" ", "").strip()
+    if not cleaned:
+        raise ValueError("为空")
+    try:
+        value = Decimal(cleaned)
+    except InvalidOperation as exc:
+        raise ValueError(f"“{text}”不是数字") from exc
+    if not value.is_finite():
+        raise ValueError(f"“{text}”不是有限的数字")
+    return value
+
+
+@dataclass(frozen=True)
+class Row:
+    """A data row of a table: its values by canonical column name and its 1-based line."""
+
+    line: int
+    values: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class Table:
+    """The rows of one CSV file or XLSX sheet, columns mapped to canonical names."""
+
+    file: str
+    sheet: str | None
+    rows: list[Row]
+    columns: frozenset[str]
+
+    def problem(self, message: str, *, line: int | None = None, field: str | None = None) -> Problem:
+        """A problem located in this table."""
+        return Problem(self.file, message, line=line, field=field, sheet=self.sheet)
+
+
+def _header_key(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).strip().lower().replace(" ", "").replace("_", "")
+
+
+def map_headers(
+    header: Sequence[str],
+    columns: Mapping[str, Iterable[str]],
+) -> tuple[dict[int, str], list[str]]:
+    """Map header cells to canonical names; return the mapping and duplicated headers."""
+    spelled: dict[str, str] = {}
+    for canonical, spellings in columns.items():
+        for spelling in (canonical, *spellings):
+            spelled[_header_key(spelling)] = canonical
+    mapping: dict[int, str] = {}
+    seen: set[str] = set()
+    duplicates: list[str] = []
+    for index, cell in enumerate(header):
+        canonical = spelled.get(_header_key(cell))
+        if canonical is None:
+            continue
+        if canonical in seen:
+            duplicates.append(cell)
+            continue
+        seen.add(canonical)
+        mapping[index] = canonical
+    return mapping, duplicates
+
+
+def _table_from_rows(
+    raw_rows: Iterable[tuple[int, Sequence[Any]]],
+    *,
+    file: str,
+    sheet: str | None,
+    columns: Mapping[str, Iterable[str]],
+    required: Iterable[str],
+) -> Table:
+    problems: list[Problem] = []
+    mapping: dict[int, str] | None = None
+    rows: list[Row] = []
+    for line, cells in raw_rows:
+        texts = [clean_cell(c) for c in cells]
+        if not any(texts):
+            continue
+        if mapping is None:
+            mapping, duplicates = map_headers(texts, columns)
+            for cell in duplicates:
+                problems.append(Problem(file, f"列名“{cell}”重复", line=line, sheet=sheet))
+            missing = [name for name in required if name not in mapping.values()]
+            for name in missing:
+                problems.append(Problem(file, "缺少必需的列", line=line, field=name, sheet=sheet))
+            if problems:
+                raise InputError(problems)
+            continue
+        values = {name: (texts[i] if i < len(texts) else "") for i, name in mapping.items()}
+        rows.append(Row(line=line, values=values))
+    if mapping is None:
+        raise InputError([Problem(file, "没有表头和数据", sheet=sheet)])
+    return Table(file=file, sheet=sheet, rows=rows, columns=frozenset(mapping.values()))
+
+
+def read_csv_table(
+    data: bytes,
+    *,
+    file: str,
+    columns: Mapping[str, Iterable[str]],
+    required: Iterable[str],
+) -> Table:
+    """A CSV (comma, tab or semicolon separated, any supported encoding) as a table."""
+    text = decode_text(data, file)
+    sample = text[:4096]
+    try:
+        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(sample, delimiters=",\t;")
+    except csv.Error:
+        dialect = csv.excel
+    reader = csv.reader(io.StringIO(text, newline=""), dialect)
+    try:
+        numbered = [(reader.line_num, row) for row in reader]
+    except csv.Error as exc:
+        raise InputError([Problem(file, f"CSV 格式错误：{exc}", line=reader.line_num)]) from exc
+    return _table_from_rows(numbered, file=file, sheet=None, columns=columns, required=required)
+
+
+def xlsx_sheet_names(data: bytes, file: str) -> list[str]:
+    """Sheet names of an XLSX workbook, refusing files that are not one."""
+    return list(_open_workbook(data, file).sheetnames)
+
+
+def _open_workbook(data: bytes, file: str) -> Any:
+    from openpyxl import load_workbook
+
+    try:
+        return load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many unrelated types for a corrupt file
+        raise InputError([Problem(file, f"不是有效的 XLSX 文件（{type(exc).__name__}）")]) from exc
+
+
+def read_xlsx_tables(
+    data: bytes,
+    *,
+    file: str,
+    sheets: Sequence[tuple[Sequence[str], Mapping[str, Iterable[str]], Iterable[str], bool]],
+) -> list[Table | None]:
+    """Read several sheets of one workbook.
+
+    Each spec is (accepted sheet names, columns, required columns, sheet required). A spec
+    whose first accepted name is ``"*"`` takes the first sheet. Missing optional sheets give
+    ``None``.
+    """
+    book = _open_workbook(data, file)
+    try:
+        names = list(book.sheetnames)
+        result: list[Table | None] = []
+        for accepted, columns, required, needed in sheets:
+            chosen = next((n for n in names if n.strip() in accepted), None)
+            if chosen is None and accepted and accepted[0] == "*" and names:
+                chosen = names[0]
+            if chosen is None:
+                if needed:
+                    raise InputError([Problem(file, f"缺少工作表（应为：{'、'.join(accepted)}）")])
+                result.append(None)
+                continue
+            sheet = book[chosen]
+            raw = ((i, row) for i, row in enumerate(sheet.iter_rows(values_only=True), start=1))
+            result.append(
+                _table_from_rows(raw, file=file, sheet=chosen, columns=columns, required=required)
+            )
+        return result
+    finally:
+        book.close()
+
+
+def suffix_of(path: Path) -> str:
+    """The lower-case file extension without the dot."""
+    return path.suffix.lower().lstrip(".")

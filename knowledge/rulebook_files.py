@@ -1,0 +1,611 @@
+"""Rulebook files: YAML (the contract), CSV (+ FAQ file) and XLSX; read, validate, write.
+
+Reading collects every problem in the file before refusing it, each located by file, line
+(or sheet row) and field, so a rulebook author fixes everything in one pass.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import unicodedata
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from knowledge.files import (
+    InputError,
+    Problem,
+    Row,
+    Table,
+    decode_text,
+    parse_decimal,
+    read_bytes,
+    read_csv_table,
+    read_xlsx_tables,
+    suffix_of,
+)
+from knowledge.rulebook import (
+    CYCLE_SPELLINGS,
+    LEVEL_SPELLINGS,
+    TYPE_SPELLINGS,
+    Faq,
+    Indicator,
+    Interpretation,
+    Level,
+    Rulebook,
+)
+
+MAX_RULEBOOK_BYTES = 20 * 1024 * 1024
+CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,31}$")
+ALIAS_SEPARATORS = re.compile(r"[、;；,，]")
+
+INDICATOR_COLUMNS: dict[str, tuple[str, ...]] = {
+    "code": ("编码", "指标编码", "代码"),
+    "name": ("名称", "指标名称"),
+    "type": ("类型", "指标类型"),
+    "category": ("类别", "分类"),
+    "points": ("分值", "分数"),
+    "cap": ("上限", "封顶"),
+    "owner": ("责任部门", "考核部门"),
+    "cycle": ("考核周期", "周期"),
+    "standard": ("评分标准", "考核口径"),
+    "aliases": ("别名",),
+    Level.OFFICE.value: ("绩效办解读",),
+    Level.SECTION.value: ("股室解读",),
+    Level.BRANCH.value: ("派出机构解读",),
+}
+FAQ_COLUMNS: dict[str, tuple[str, ...]] = {
+    "code": ("编码", "指标编码"),
+    "q": ("问题",),
+    "a": ("答案", "回答"),
+}
+META_COLUMNS: dict[str, tuple[str, ...]] = {"key": ("键", "项目"), "value": ("值", "内容")}
+INDICATOR_SHEETS = ("指标", "考评指标", "indicators")
+FAQ_SHEETS = ("问答", "FAQ", "faq")
+META_SHEETS = ("元数据", "说明", "meta")
+KNOWN_TOP_LEVEL = ("title", "year", "scoring", "indicators")
+
+
+# ---------------------------------------------------------------- YAML with line numbers
+
+
+class _LineLoader(yaml.SafeLoader):
+    """A safe loader that keeps decimals exact and remembers each mapping key's line."""
+
+
+def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    loader.flatten_mapping(node)
+    result: dict[Any, Any] = {}
+    lines: dict[Any, int] = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if not isinstance(key, str | int | float | bool) and key is not None:
+            raise yaml.constructor.ConstructorError(
+                None, None, "mapping key must be a scalar", key_node.start_mark
+            )
+        result[key] = loader.construct_object(value_node, deep=True)
+        lines[key] = key_node.start_mark.line + 1
+    result["__lines__"] = lines
+    result["__line__"] = node.start_mark.line + 1
+    return result
+
+
+def _construct_float(loader: _LineLoader, node: yaml.ScalarNode) -> Decimal | str:
+    text = str(loader.construct_scalar(node))
+    try:
+        return parse_decimal(text)
+    except ValueError:
+        return text
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_LineLoader.add_constructor("tag:yaml.org,2002:float", _construct_float)
+
+
+def _strip_lines(value: Any) -> Any:
+    """A loaded YAML value without the line bookkeeping."""
+    if isinstance(value, dict):
+        return {k: _strip_lines(v) for k, v in value.items() if k not in ("__lines__", "__line__")}
+    if isinstance(value, list):
+        return [_strip_lines(v) for v in value]
+    return value
+
+
+# ---------------------------------------------------------------- validation
+
+
+@dataclass
+class _Located:
+    """A raw indicator record and how to locate each of its fields."""
+
+    values: Mapping[str, Any]
+    where: Callable[[str | None], Problem]
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    return unicodedata.normalize("NFC", str(value)).strip()
+
+
+def _decimal(value: Any) -> Decimal:
+    if isinstance(value, bool):
+        raise ValueError("不是数字")
+    if isinstance(value, Decimal):
+        result = value
+    elif isinstance(value, int):
+        result = Decimal(value)
+    else:
+        result = parse_decimal(_text(value))
+    return result
+
+
+def _points(value: Any, *, allow_zero: bool) -> Decimal:
+    number = _decimal(value)
+    if number < 0 or (number == 0 and not allow_zero):
+        raise ValueError("必须大于 0")
+    if number > 1000:
+        raise ValueError("超出合理范围（最大 1000）")
+    if number != number.quantize(Decimal("0.01")):
+        raise ValueError("最多保留两位小数")
+    return number
+
+
+def _indicator(record: _Located, problems: list[Problem]) -> Indicator | None:
+    values = record.values
+    before = len(problems)
+
+    def fail(field: str, message: str) -> None:
+        problem = record.where(field)
+        problems.append(Problem(problem.file, message, problem.line, field, problem.sheet))
+
+    for required in ("code", "name", "type", "points"):
+        if _text(values.get(required)) == "":
+            fail(required, "必填字段缺失")
+    code = _text(values.get("code"))
+    if code and not CODE_PATTERN.match(code):
+        fail("code", f"编码“{code}”格式不正确（字母、数字、-、_、.，最长 32 位）")
+    name = _text(values.get("name"))
+    if len(name) > 100:
+        fail("name", "名称过长（最多 100 字）")
+    type_text = _text(values.get("type"))
+    indicator_type = TYPE_SPELLINGS.get(type_text.lower())
+    if type_text and indicator_type is None:
+        fail("type", f"未知类型“{type_text}”（应为 定量指标、加分项 或 减分项）")
+    points: Decimal | None = None
+    if _text(values.get("points")):
+        try:
+            points = _points(values.get("points"), allow_zero=False)
+        except ValueError as exc:
+            fail("points", f"分值{exc}" if str(exc).startswith("必须") else str(exc))
+    cap: Decimal | None = None
+    if _text(values.get("cap")):
+        try:
+            cap = _points(values.get("cap"), allow_zero=False)
+        except ValueError as exc:
+            fail("cap", f"上限{exc}" if str(exc).startswith("必须") else str(exc))
+    cycle_text = _text(values.get("cycle"))
+    cycle = CYCLE_SPELLINGS.get(cycle_text.lower()) if cycle_text else None
+    if cycle_text and cycle is None:
+        fail("cycle", f"未知考核周期“{cycle_text}”（应为 日、月、季、半年 或 年）")
+    aliases_raw = values.get("aliases")
+    aliases: list[str] = []
+    if isinstance(aliases_raw, list):
+        aliases = [_text(a) for a in aliases_raw if _text(a)]
+    elif _text(aliases_raw):
+        aliases = [a.strip() for a in ALIAS_SEPARATORS.split(_text(aliases_raw)) if a.strip()]
+    if len(set(aliases)) != len(aliases):
+        aliases = list(dict.fromkeys(aliases))
+    interpretations: list[Interpretation] = []
+    raw_interpretations = values.get("interpretations")
+    if raw_interpretations is not None and not isinstance(raw_interpretations, list):
+        fail("interpretations", "应为列表（每项含 level 和 text）")
+    seen_levels: set[Level] = set()
+    for item in raw_interpretations or []:
+        if not isinstance(item, dict):
+            fail("interpretations", "每项应含 level 和 text")
+            continue
+        level_text = _text(item.get("level"))
+        level = LEVEL_SPELLINGS.get(level_text.lower())
+        text = _text(item.get("text"))
+        if level is None:
+            fail("interpretations", f"未知解读层级“{level_text}”（应为 绩效办、股室 或 派出机构）")
+        elif level in seen_levels:
+            fail("interpretations", f"解读层级“{level.value}”重复")
+        elif not text:
+            fail("interpretations", f"“{level.value}”解读内容为空")
+        else:
+            seen_levels.add(level)
+            interpretations.append(Interpretation(level, text))
+    interpretations.sort(key=lambda i: list(Level).index(i.level))
+    faqs: list[Faq] = []
+    raw_faq = values.get("faq")
+    if raw_faq is not None and not isinstance(raw_faq, list):
+        fail("faq", "应为列表（每项含 q 和 a）")
+    for item in raw_faq or []:
+        if not isinstance(item, dict) or not _text(item.get("q")) or not _text(item.get("a")):
+            fail("faq", "每个问答都需要 q（问题）和 a（答案）")
+            continue
+        faqs.append(Faq(_text(item["q"]), _text(item["a"])))
+    if len(problems) > before or indicator_type is None or points is None:
+        return None
+    return Indicator(
+        code=code,
+        name=name,
+        type=indicator_type,
+        points=points,
+        category=_text(values.get("category")),
+        cap=cap,
+        owner=_text(values.get("owner")),
+        cycle=cycle,
+        standard=_text(values.get("standard")),
+        aliases=tuple(aliases),
+        interpretations=tuple(interpretations),
+        faq=tuple(faqs),
+    )
+
+
+def _assemble(
+    records: list[_Located],
+    *,
+    file: str,
+    title: str,
+    year: Any,
+    scoring: Any,
+    extra: dict[str, Any],
+    problems: list[Problem],
+    year_line: int | None = None,
+) -> Rulebook:
+    if not records and not problems:
+        problems.append(Problem(file, "没有任何指标"))
+    indicators: list[Indicator] = []
+    first_line: dict[str, int | None] = {}
+    for record in records:
+        indicator = _indicator(record, problems)
+        code = _text(record.values.get("code"))
+        if code:
+            if code in first_line:
+                where = record.where("code")
+                problems.append(
+                    Problem(
+                        file,
+                        f"编码“{code}”重复（首次出现在第{first_line[code]}行）",
+                        where.line,
+                        "code",
+                        where.sheet,
+                    )
+                )
+                continue
+            first_line[code] = record.where("code").line
+        if indicator is not None:
+            indicators.append(indicator)
+    year_value: int | None = None
+    if year not in (None, ""):
+        try:
+            year_value = int(_decimal(year))
+            if not 2000 <= year_value <= 2100 or _decimal(year) != year_value:
+                raise ValueError
+        except ValueError:
+            problems.append(Problem(file, f"年度“{_text(year)}”无效", year_line, "year"))
+    if scoring is not None and not isinstance(scoring, dict):
+        problems.append(Problem(file, "scoring 应为键值对", None, "scoring"))
+    if problems:
+        raise InputError(problems)
+    return Rulebook(
+        title=title,
+        year=year_value,
+        indicators=tuple(indicators),
+        scoring=scoring,
+        extra=extra,
+    )
+
+
+# ---------------------------------------------------------------- readers
+
+
+def _read_yaml(data: bytes, file: str) -> Rulebook:
+    text = decode_text(data, file)
+    try:
+        document = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        line = mark.line + 1 if mark is not None else None
+        raise InputError([Problem(file, f"YAML 格式错误：{exc.problem}", line)]) from exc
+    except yaml.YAMLError as exc:
+        raise InputError([Problem(file, f"YAML 格式错误：{exc}")]) from exc
+    if document is None:
+        raise InputError([Problem(file, "文件为空")])
+    if not isinstance(document, dict):
+        raise InputError([Problem(file, "顶层应为键值对（title、year、indicators …）", 1)])
+    lines: dict[str, int] = document.get("__lines__", {})
+    problems: list[Problem] = []
+    raw_indicators = document.get("indicators")
+    if not isinstance(raw_indicators, list):
+        problems.append(Problem(file, "缺少 indicators 列表", lines.get("indicators"), "indicators"))
+        raw_indicators = []
+    records: list[_Located] = []
+    for position, raw in enumerate(raw_indicators, start=1):
+        if not isinstance(raw, dict):
+            problems.append(Problem(file, f"第{position}个指标应为键值对", None, "indicators"))
+            continue
+        field_lines: dict[str, int] = raw.get("__lines__", {})
+        start = raw.get("__line__")
+
+        def where(field: str | None, _l: dict[str, int] = field_lines, _s: Any = start) -> Problem:
+            return Problem(file, "", _l.get(field or "", _s))
+
+        records.append(_Located(values=_strip_lines(raw), where=where))
+    extra = {
+        str(k): _strip_lines(v)
+        for k, v in document.items()
+        if k not in KNOWN_TOP_LEVEL and k not in ("__lines__", "__line__")
+    }
+    return _assemble(
+        records,
+        file=file,
+        title=_text(document.get("title")) or Path(file).stem,
+        year=document.get("year"),
+        scoring=_strip_lines(document.get("scoring")),
+        extra=extra,
+        problems=problems,
+        year_line=lines.get("year"),
+    )
+
+
+def _table_records(table: Table) -> list[_Located]:
+    records: list[_Located] = []
+    for row in table.rows:
+        values: dict[str, Any] = {k: v for k, v in row.values.items() if k not in LEVEL_SPELLINGS}
+        values["interpretations"] = [
+            {"level": level.value, "text": row.values[level.value]}
+            for level in Level
+            if row.values.get(level.value)
+        ]
+
+        def where(field: str | None, _row: Row = row) -> Problem:
+            return table.problem("", line=_row.line)
+
+        records.append(_Located(values=values, where=where))
+    return records
+
+
+def _attach_faq(records: list[_Located], faq: Table | None, problems: list[Problem]) -> None:
+    if faq is None:
+        return
+    by_code: dict[str, list[dict[str, str]]] = {}
+    for row in faq.rows:
+        code, q, a = row.values.get("code", ""), row.values.get("q", ""), row.values.get("a", "")
+        for field, value in (("code", code), ("q", q), ("a", a)):
+            if not value:
+                problems.append(faq.problem("必填字段缺失", line=row.line, field=field))
+        if code and q and a:
+            by_code.setdefault(code, []).append({"q": q, "a": a})
+    known = {_text(r.values.get("code")) for r in records}
+    for row in faq.rows:
+        code = row.values.get("code", "")
+        if code and code not in known:
+            problems.append(faq.problem(f"未知指标编码“{code}”", line=row.line, field="code"))
+    for record in records:
+        items = by_code.get(_text(record.values.get("code")))
+        if items:
+            record.values = {**record.values, "faq": items}
+
+
+def _read_csv(data: bytes, file: str, faq_path: Path | None) -> Rulebook:
+    table = read_csv_table(
+        data, file=file, columns=INDICATOR_COLUMNS, required=("code", "name", "type", "points")
+    )
+    problems: list[Problem] = []
+    faq_table = None
+    if faq_path is not None:
+        try:
+            faq_table = read_csv_table(
+                read_bytes(faq_path, limit=MAX_RULEBOOK_BYTES),
+                file=faq_path.name,
+                columns=FAQ_COLUMNS,
+                required=("code", "q", "a"),
+            )
+        except InputError as exc:
+            problems.extend(exc.problems)
+    records = _table_records(table)
+    _attach_faq(records, faq_table, problems)
+    return _assemble(
+        records, file=file, title=Path(file).stem, year=None, scoring=None, extra={},
+        problems=problems,
+    )
+
+
+def _read_xlsx(data: bytes, file: str) -> Rulebook:
+    indicators, faq, meta = read_xlsx_tables(
+        data,
+        file=file,
+        sheets=[
+            ((*INDICATOR_SHEETS, "*"), INDICATOR_COLUMNS, ("code", "name", "type", "points"), True),
+            (FAQ_SHEETS, FAQ_COLUMNS, ("code", "q", "a"), False),
+            (META_SHEETS, META_COLUMNS, ("key", "value"), False),
+        ],
+    )
+    assert indicators is not None
+    problems: list[Problem] = []
+    records = _table_records(indicators)
+    _attach_faq(records, faq, problems)
+    metadata: dict[str, Any] = {}
+    if meta is not None:
+        for row in meta.rows:
+            key, value = row.values.get("key", ""), row.values.get("value", "")
+            if not key:
+                continue
+            try:
+                metadata[key] = yaml.load(value, Loader=_LineLoader) if value else None
+            except yaml.YAMLError:
+                problems.append(meta.problem("值不是有效的 YAML", line=row.line, field=key))
+    metadata = _strip_lines(metadata)
+    return _assemble(
+        records,
+        file=file,
+        title=_text(metadata.pop("title", None)) or Path(file).stem,
+        year=metadata.pop("year", None),
+        scoring=metadata.pop("scoring", None),
+        extra=metadata,
+        problems=problems,
+    )
+
+
+def parse_rulebook_text(text: str, *, source: str) -> Rulebook:
+    """A rulebook from YAML text already in hand (e.g. a stored version)."""
+    return _read_yaml(text.encode("utf-8"), source)
+
+
+def find_faq_file(path: Path) -> Path | None:
+    """The conventional companion FAQ file of a CSV rulebook, if one lies beside it."""
+    for suffix in ("_faq", ".faq", "-faq", "_问答"):
+        candidate = path.with_name(f"{path.stem}{suffix}{path.suffix}")
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def read_rulebook(path: Path, *, faq_path: Path | None = None) -> Rulebook:
+    """Read and validate a rulebook file; raise :class:`InputError` listing every problem."""
+    file = path.name
+    data = read_bytes(path, limit=MAX_RULEBOOK_BYTES)
+    kind = suffix_of(path)
+    if kind in ("yaml", "yml"):
+        return _read_yaml(data, file)
+    if kind == "csv":
+        return _read_csv(data, file, faq_path or find_faq_file(path))
+    if kind == "xlsx":
+        return _read_xlsx(data, file)
+    raise InputError([Problem(file, f"不支持的文件类型“.{kind}”（支持 .yaml、.yml、.csv、.xlsx）")])
+
+
+# ---------------------------------------------------------------- writers
+
+
+def _plain_number(value: Decimal) -> int | float | str:
+    """A YAML-friendly exact number: int when whole, else its exact decimal text."""
+    if value == value.to_integral_value():
+        return int(value)
+    return format(value, "f")
+
+
+def rulebook_to_document(rulebook: Rulebook) -> dict[str, Any]:
+    """The rulebook as the YAML contract's nested mapping."""
+    indicators = []
+    for item in rulebook.indicators:
+        entry: dict[str, Any] = {
+            "code": item.code,
+            "name": item.name,
+            "type": item.type.value,
+        }
+        if item.category:
+            entry["category"] = item.category
+        entry["points"] = item.points
+        if item.cap is not None:
+            entry["cap"] = item.cap
+        if item.owner:
+            entry["owner"] = item.owner
+        if item.cycle is not None:
+            entry["cycle"] = item.cycle.value
+        if item.standard:
+            entry["standard"] = item.standard
+        if item.aliases:
+            entry["aliases"] = list(item.aliases)
+        if item.interpretations:
+            entry["interpretations"] = [
+                {"level": i.level.value, "text": i.text} for i in item.interpretations
+            ]
+        if item.faq:
+            entry["faq"] = [{"q": f.q, "a": f.a} for f in item.faq]
+        indicators.append(entry)
+    document: dict[str, Any] = {"title": rulebook.title}
+    if rulebook.year is not None:
+        document["year"] = rulebook.year
+    if rulebook.scoring is not None:
+        document["scoring"] = rulebook.scoring
+    document.update(rulebook.extra)
+    document["indicators"] = indicators
+    return document
+
+
+class _Dumper(yaml.SafeDumper):
+    """Writes decimals as plain numbers and long text as folded blocks."""
+
+
+def _represent_decimal(dumper: _Dumper, value: Decimal) -> yaml.ScalarNode:
+    if value == value.to_integral_value():
+        return dumper.represent_int(int(value))
+    return dumper.represent_scalar("tag:yaml.org,2002:float", format(value, "f"))
+
+
+def _represent_str(dumper: _Dumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(Decimal, _represent_decimal)
+_Dumper.add_representer(str, _represent_str)
+
+
+def rulebook_to_yaml(rulebook: Rulebook) -> str:
+    """The rulebook as YAML text in the contract's format."""
+    return yaml.dump(
+        rulebook_to_document(rulebook),
+        Dumper=_Dumper,
+        allow_unicode=True,
+        sort_keys=False,
+        width=100,
+    )
+
+
+def rulebook_to_xlsx(rulebook: Rulebook) -> bytes:
+    """The rulebook as an XLSX workbook: 指标, 问答 and 元数据 sheets."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = INDICATOR_SHEETS[0]
+    headers = ["编码", "名称", "类型", "类别", "分值", "上限", "责任部门", "考核周期", "评分标准",
+               "别名", "绩效办解读", "股室解读", "派出机构解读"]
+    sheet.append(headers)
+    for item in rulebook.indicators:
+        sheet.append([
+            item.code, item.name, item.type.value, item.category, _plain_number(item.points),
+            _plain_number(item.cap) if item.cap is not None else None, item.owner,
+            item.cycle.value if item.cycle else None, item.standard, "、".join(item.aliases),
+            *(item.interpretation(level) for level in Level),
+        ])
+    faq_sheet = book.create_sheet(FAQ_SHEETS[0])
+    faq_sheet.append(["编码", "问题", "答案"])
+    for item in rulebook.indicators:
+        for faq in item.faq:
+            faq_sheet.append([item.code, faq.q, faq.a])
+    meta = book.create_sheet(META_SHEETS[0])
+    meta.append(["键", "值"])
+    meta.append(["title", rulebook.title])
+    if rulebook.year is not None:
+        meta.append(["year", str(rulebook.year)])
+    for key, value in (("scoring", rulebook.scoring), *rulebook.extra.items()):
+        if value is not None:
+            meta.append([key, yaml.dump(value, Dumper=_Dumper, allow_unicode=True).strip()])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def write_rulebook(rulebook: Rulebook, path: Path) -> None:
+    """Write the rulebook as YAML or XLSX, chosen by the file extension."""
+    kind = suffix_of(path)
+    if kind in ("yaml", "yml"):
+        path.write_text(rulebook_to_yaml(rulebook), encoding="utf-8")
+    elif kind == "xlsx":
+        path.write_bytes(rulebook_to_xlsx(rulebook))
+    else:
+        raise InputError([Problem(path.name, "导出只支持 .yaml/.yml 或 .xlsx")])
