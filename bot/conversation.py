@@ -72,9 +72,7 @@ class Conversation:
         """Log the unanswered ones for the office's report."""
         if any(r.status is not Outcome.ANSWER for r in results):
             with self.services.session() as session:
-                question_log.log_unanswered(
-                    session=session, results=results, channel=self.channel
-                )
+                question_log.log_unanswered(session=session, results=results, channel=self.channel)
 
     def reply_for(self, result: MatchResult) -> Reply:
         """The rendered reply for a match result."""
@@ -83,9 +81,7 @@ class Conversation:
         if result.status is Outcome.ANSWER and result.best is not None:
             return self.card(result.best.code)
         if result.status is Outcome.CLARIFY:
-            buttons = tuple(
-                Button(f"{m.code} {m.name}", f"ind:{m.code}") for m in result.matches
-            )
+            buttons = tuple(Button(f"{m.code} {m.name}", f"ind:{m.code}") for m in result.matches)
             return Reply(
                 self.renderer.html("clarify.html.j2", matches=result.matches, numbered=False),
                 buttons,

@@ -1,4 +1,4 @@
-"""One Jinja2 environment for every reply; HTML for Telegram, folded to plain text for a terminal."""
+"""One Jinja2 environment for all replies: HTML for Telegram, plain text for a terminal."""
 
 from __future__ import annotations
 

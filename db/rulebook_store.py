@@ -60,7 +60,9 @@ def _record_values(indicator: Indicator) -> dict[str, Any]:
         "cycle": indicator.cycle.value if indicator.cycle else None,
         "standard": indicator.standard,
         "aliases": list(indicator.aliases),
-        "interpretations": [{"level": i.level.value, "text": i.text} for i in indicator.interpretations],
+        "interpretations": [
+            {"level": i.level.value, "text": i.text} for i in indicator.interpretations
+        ],
         "faq": [{"q": f.q, "a": f.a} for f in indicator.faq],
     }
 
@@ -172,9 +174,12 @@ def load_rulebook(*, session: Session, include_retired: bool = False) -> Ruleboo
 
 def find_indicator(*, session: Session, code: str) -> tuple[Indicator, bool] | None:
     """An indicator by code (case-insensitive), retired or not, with its active flag."""
-    record = session.get(IndicatorRecord, code) or session.exec(
-        select(IndicatorRecord).where(col(IndicatorRecord.code).ilike(code))
-    ).first()
+    record = (
+        session.get(IndicatorRecord, code)
+        or session.exec(
+            select(IndicatorRecord).where(col(IndicatorRecord.code).ilike(code))
+        ).first()
+    )
     if record is None:
         return None
     return indicator_from_record(record), record.active

@@ -64,7 +64,9 @@ def ensure_schema(engine: Engine) -> None:
             )
         upgrade(engine)
         return
-    known = {rev.revision for rev in ScriptDirectory.from_config(_config_for_script()).walk_revisions()}
+    known = {
+        rev.revision for rev in ScriptDirectory.from_config(_config_for_script()).walk_revisions()
+    }
     if current not in known:
         raise SchemaError(
             f"数据库结构版本 {current} 比本程序新（本程序最高 {head}），请升级 kpibot 后再使用。"

@@ -53,7 +53,9 @@ class Evaluation:
     @property
     def helpful_rate(self) -> float:
         """In-scope questions answered right or clarified with a right candidate listed."""
-        return (self.answered_right + self.clarify_contains) / self.in_scope if self.in_scope else 0.0
+        return (
+            (self.answered_right + self.clarify_contains) / self.in_scope if self.in_scope else 0.0
+        )
 
     @property
     def oos_rejection(self) -> float:

@@ -121,7 +121,9 @@ class Table:
     rows: list[Row]
     columns: frozenset[str]
 
-    def problem(self, message: str, *, line: int | None = None, field: str | None = None) -> Problem:
+    def problem(
+        self, message: str, *, line: int | None = None, field: str | None = None
+    ) -> Problem:
         """A problem located in this table."""
         return Problem(self.file, message, line=line, field=field, sheet=self.sheet)
 
@@ -143,14 +145,14 @@ def map_headers(
     seen: set[str] = set()
     duplicates: list[str] = []
     for index, cell in enumerate(header):
-        canonical = spelled.get(_header_key(cell))
-        if canonical is None:
+        found = spelled.get(_header_key(cell))
+        if found is None:
             continue
-        if canonical in seen:
+        if found in seen:
             duplicates.append(cell)
             continue
-        seen.add(canonical)
-        mapping[index] = canonical
+        seen.add(found)
+        mapping[index] = found
     return mapping, duplicates
 
 

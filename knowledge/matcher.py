@@ -70,12 +70,12 @@ class MatchResult:
 class MatcherConfig:
     """Weights and thresholds; the defaults are calibrated on the labelled question set."""
 
-    lexical_scale: float = 2.0
+    lexical_scale: float = 1.5
     fuzzy_weight: float = 0.35
     faq_weight: float = 0.85
     pool: int = 40
-    answer_threshold: float = 43.0
-    answer_margin: float = 5.0
+    answer_threshold: float = 40.0
+    answer_margin: float = 7.0
     clarify_threshold: float = 38.0
     clarify_window: float = 18.0
     max_question_chars: int = 500
@@ -85,9 +85,9 @@ class MatcherConfig:
         ("alias", 1.0),
         ("faq_q", 0.7),
         ("category", 0.45),
-        ("standard", 0.5),
-        ("interpretation", 0.4),
-        ("faq_a", 0.35),
+        ("standard", 1.0),
+        ("interpretation", 0.8),
+        ("faq_a", 0.7),
     )
     phonetic_share: float = 0.5
     unknown_idf_share: float = 0.6
@@ -110,7 +110,9 @@ def _core(text: str) -> tuple[str, list[str]]:
 class Matcher:
     """A question matcher over one set of indicators, prepared once and then read-only."""
 
-    def __init__(self, indicators: Sequence[Indicator], config: MatcherConfig | None = None) -> None:
+    def __init__(
+        self, indicators: Sequence[Indicator], config: MatcherConfig | None = None
+    ) -> None:
         self.config = config or MatcherConfig()
         self.indicators = tuple(indicators)
         self._codes = {
@@ -136,7 +138,7 @@ class Matcher:
             for field, raw in fields:
                 if not raw:
                     continue
-                simplified, parts = _core(raw)
+                _simplified, parts = _core(raw)
                 compacted = "".join(parts)
                 if field in ("name", "alias") and compacted:
                     self._titles.append(_Title(doc, compacted, phonetic(compacted)))
@@ -183,6 +185,7 @@ class Matcher:
         config = self.config
         scores = np.zeros(len(self.indicators))
         mass = 0.0
+        seen: set[str] = set()  # a term repeated in the question counts once
         for part in parts:
             for prefix, grams, share in (
                 ("c", bigrams(part), 1.0 - config.phonetic_share),
@@ -190,6 +193,9 @@ class Matcher:
             ):
                 for gram in grams:
                     term = prefix + gram
+                    if term in seen:
+                        continue
+                    seen.add(term)
                     posting = self._postings.get(term)
                     if posting is None:
                         mass += share * self._max_idf * config.unknown_idf_share
@@ -216,7 +222,11 @@ class Matcher:
         return raw * (0.85 + 0.15 * min(1.0, len(title) / 4))
 
     def _fuzzy(
-        self, core: str, candidates: Sequence[int], titles: list[_Title], by_doc: dict[int, list[int]]
+        self,
+        core: str,
+        candidates: Sequence[int],
+        titles: list[_Title],
+        by_doc: dict[int, list[int]],
     ) -> dict[int, float]:
         keys = [k for doc in candidates for k in by_doc.get(doc, ())]
         if not keys or not core:
@@ -227,7 +237,11 @@ class Matcher:
         best: dict[int, float] = {}
         for query, pool, factor in ((core, choices, 1.0), (core_phon, phon_choices, 0.96)):
             for _text, raw, key in process.extract(
-                query, pool, scorer=fuzz.partial_ratio, processor=None, limit=None,
+                query,
+                pool,
+                scorer=fuzz.partial_ratio,
+                processor=None,
+                limit=None,
                 score_cutoff=max(40.0, self.config.partial_floor),
             ):
                 doc = titles[key].doc
@@ -237,7 +251,7 @@ class Matcher:
         return best
 
     def score(self, text: str) -> tuple[str, list[tuple[int, float]]]:
-        """The normalised question and every candidate indicator with its 0-100 score."""
+        """The normalised question and every candidate with its raw score (may exceed 100)."""
         config = self.config
         simplified, parts = _core(text[: config.max_question_chars])
         core = "".join(parts)
@@ -246,7 +260,7 @@ class Matcher:
         for match in _CODE_PATTERN.finditer(simplified):
             doc = self._codes.get(re.sub(r"[-_.]", "", match.group()))
             if doc is not None:
-                return simplified, [(doc, 100.0)]
+                return simplified, [(doc, 1000.0)]
         recall = self._recall(parts)
         pool = min(config.pool, len(self.indicators))
         top = np.argpartition(-recall, pool - 1)[:pool] if pool < len(recall) else np.arange(pool)
@@ -257,7 +271,7 @@ class Matcher:
         for doc in candidates:
             fuzzy = max(title_scores.get(doc, 0.0), faq_scores.get(doc, 0.0) * config.faq_weight)
             lexical = float(recall[doc]) * 100 * config.lexical_scale
-            scored.append((doc, min(100.0, lexical + config.fuzzy_weight * fuzzy)))
+            scored.append((doc, lexical + config.fuzzy_weight * fuzzy))
         scored.sort(key=lambda item: (-item[1], item[0]))
         return simplified, scored
 
@@ -270,7 +284,8 @@ class Matcher:
 
         def candidate(doc: int, score: float) -> Candidate:
             indicator = self.indicators[doc]
-            return Candidate(indicator.code, indicator.name, round(score, 1))
+            # decisions use the raw score; what is shown is a 0-100 confidence
+            return Candidate(indicator.code, indicator.name, round(min(score, 100.0), 1))
 
         if not scored or scored[0][1] < config.clarify_threshold:
             return MatchResult(text, normalized, Outcome.NONE, ())

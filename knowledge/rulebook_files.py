@@ -313,7 +313,7 @@ def _assemble(
 def _read_yaml(data: bytes, file: str) -> Rulebook:
     text = decode_text(data, file)
     try:
-        document = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
+        document = yaml.load(text, Loader=_LineLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         line = mark.line + 1 if mark is not None else None
@@ -328,7 +328,9 @@ def _read_yaml(data: bytes, file: str) -> Rulebook:
     problems: list[Problem] = []
     raw_indicators = document.get("indicators")
     if not isinstance(raw_indicators, list):
-        problems.append(Problem(file, "缺少 indicators 列表", lines.get("indicators"), "indicators"))
+        problems.append(
+            Problem(file, "缺少 indicators 列表", lines.get("indicators"), "indicators")
+        )
         raw_indicators = []
     records: list[_Located] = []
     for position, raw in enumerate(raw_indicators, start=1):
@@ -417,7 +419,12 @@ def _read_csv(data: bytes, file: str, faq_path: Path | None) -> Rulebook:
     records = _table_records(table)
     _attach_faq(records, faq_table, problems)
     return _assemble(
-        records, file=file, title=Path(file).stem, year=None, scoring=None, extra={},
+        records,
+        file=file,
+        title=Path(file).stem,
+        year=None,
+        scoring=None,
+        extra={},
         problems=problems,
     )
 
@@ -572,16 +579,38 @@ def rulebook_to_xlsx(rulebook: Rulebook) -> bytes:
     book = Workbook()
     sheet = book.active
     sheet.title = INDICATOR_SHEETS[0]
-    headers = ["编码", "名称", "类型", "类别", "分值", "上限", "责任部门", "考核周期", "评分标准",
-               "别名", "绩效办解读", "股室解读", "派出机构解读"]
+    headers = [
+        "编码",
+        "名称",
+        "类型",
+        "类别",
+        "分值",
+        "上限",
+        "责任部门",
+        "考核周期",
+        "评分标准",
+        "别名",
+        "绩效办解读",
+        "股室解读",
+        "派出机构解读",
+    ]
     sheet.append(headers)
     for item in rulebook.indicators:
-        sheet.append([
-            item.code, item.name, item.type.value, item.category, _plain_number(item.points),
-            _plain_number(item.cap) if item.cap is not None else None, item.owner,
-            item.cycle.value if item.cycle else None, item.standard, "、".join(item.aliases),
-            *(item.interpretation(level) for level in Level),
-        ])
+        sheet.append(
+            [
+                item.code,
+                item.name,
+                item.type.value,
+                item.category,
+                _plain_number(item.points),
+                _plain_number(item.cap) if item.cap is not None else None,
+                item.owner,
+                item.cycle.value if item.cycle else None,
+                item.standard,
+                "、".join(item.aliases),
+                *(item.interpretation(level) for level in Level),
+            ]
+        )
     faq_sheet = book.create_sheet(FAQ_SHEETS[0])
     faq_sheet.append(["编码", "问题", "答案"])
     for item in rulebook.indicators:

@@ -32,9 +32,13 @@ def group_questions(
     members: list[list[int]] = []
     for index, (question, _status, _codes) in enumerate(questions):
         key = compact(question)
-        found = process.extractOne(
-            key, keys, scorer=fuzz.ratio, processor=None, score_cutoff=similarity
-        ) if key else None
+        found = (
+            process.extractOne(
+                key, keys, scorer=fuzz.ratio, processor=None, score_cutoff=similarity
+            )
+            if key
+            else None
+        )
         if found is None:
             keys.append(key)
             members.append([index])

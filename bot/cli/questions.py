@@ -25,9 +25,7 @@ def result_json(result: MatchResult) -> str:
         {
             "question": result.question,
             "status": result.status.value,
-            "matches": [
-                {"code": m.code, "name": m.name, "score": m.score} for m in result.matches
-            ],
+            "matches": [{"code": m.code, "name": m.name, "score": m.score} for m in result.matches],
         },
         ensure_ascii=False,
     )
@@ -35,9 +33,7 @@ def result_json(result: MatchResult) -> str:
 
 def ask_command(
     ctx: typer.Context,
-    question: Annotated[
-        str | None, typer.Argument(help="问题；省略时从标准输入逐行读取")
-    ] = None,
+    question: Annotated[str | None, typer.Argument(help="问题；省略时从标准输入逐行读取")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="输出 JSON（每个问题一行）")] = False,
 ) -> None:
     """Ask what an indicator means; prints the card, the candidates or the none message."""
@@ -49,7 +45,7 @@ def ask_command(
             fail(html_to_plain(services.renderer.html("no_rulebook.html.j2")))
         if question is not None:
             if not question.strip():
-                fail("问题为空。用法：kpibot ask \"问题\"")
+                fail('问题为空。用法：kpibot ask "问题"')
             result = matcher.match_question(question)
             conversation.record([result])
             if as_json:

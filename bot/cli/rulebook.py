@@ -49,7 +49,8 @@ def import_command(
     services.reload()
     typer.echo(
         f"已导入《{rulebook.title}》（版本 #{result.version_id}）：新增 {len(result.added)} 项，"
-        f"更新 {len(result.updated) + len(result.reactivated)} 项，未变 {len(result.unchanged)} 项，"
+        f"更新 {len(result.updated) + len(result.reactivated)} 项，"
+        f"未变 {len(result.unchanged)} 项，"
         f"停用 {len(result.retired)} 项。"
     )
     if result.retired:

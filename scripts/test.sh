@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Lint, type-check and run the whole test suite (SQLite unless KPIBOT_TEST_DATABASE_URL is set).
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+"$root/scripts/bootstrap.sh"
+cd "$root"
+bin="$root/.venv/bin"
+"$bin/ruff" check .
+"$bin/mypy" bot knowledge scoring db tests benchmarks
+"$bin/python" -m pytest -q "$@"
