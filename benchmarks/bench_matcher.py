@@ -141,6 +141,11 @@ def main() -> None:
         build = time.perf_counter() - start
         wratio = WRatioBaseline(rulebook.indicators)
         bm25 = Bm25Baseline(rulebook.indicators)
+        def matcher_best(text: str, _m: Matcher = matcher) -> tuple[str, float] | None:
+            scored = _m.score(text)[1]
+            return (_m.indicators[scored[0][0]].code, scored[0][1]) if scored else None
+
+        rankers: list[Scorer] = [matcher_best, wratio.best, bm25.best]
         systems: list[tuple[str, Callable[[str], MatchResult], float]] = [
             ("kpibot matcher", matcher.match_question, build),
             (
@@ -154,8 +159,13 @@ def main() -> None:
                 0.0,
             ),
         ]
-        for name, match, built in systems:
+        in_scope = [q for q in questions if q.expect]
+        for (name, match, built), ranker in zip(systems, rankers, strict=True):
             ev = evaluate(questions, match)
+            ranked = sum(
+                (found := ranker(q.q)) is not None and found[0] in q.expect for q in in_scope
+            )
+            right = (ev.answered_right + ev.clarify_contains + ev.oos_rejected) / len(questions)
             p50, p99, qps = latency(match, texts, args.repeat)
             rows.append(
                 (
@@ -164,10 +174,12 @@ def main() -> None:
                     f"{p50:.2f}",
                     f"{p99:.2f}",
                     f"{qps:,.0f}",
+                    f"{ranked / len(in_scope):.1%}",
                     f"{ev.top1_accuracy:.1%}",
                     f"{ev.answered_right / ev.in_scope:.1%}",
                     f"{ev.oos_rejection:.1%}",
                     f"{ev.confident_wrong_rate:.1%}",
+                    f"{right:.1%}",
                     f"{built:.2f}" if built else "",
                 )
             )
@@ -177,10 +189,12 @@ def main() -> None:
         "p50 ms",
         "p99 ms",
         "q/s",
+        "ranked top-1",
         "top-1",
         "answered right",
         "OOS rejected",
         "confident wrong",
+        "right outcome",
         "build s",
     )
     out_of_scope = sum(not q.expect for q in questions)
