@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from markupsafe import escape
+
 from bot.render import Renderer
 from bot.services import Services
 from db import question_log, rulebook_store
@@ -30,6 +32,10 @@ class Reply:
 
     html: str
     buttons: tuple[Button, ...] = field(default_factory=tuple)
+    # An indicator card also names its indicator and the buttons that switch between its
+    # interpretations, for front doors that can edit a message in place (Telegram).
+    indicator: str | None = None
+    levels: tuple[Button, ...] = field(default_factory=tuple)
 
 
 def example_questions(rulebook: Rulebook) -> list[str]:
@@ -102,7 +108,7 @@ class Conversation:
         """The indicator card; ``level`` shows one interpretation, else all of them."""
         found = self.find(code)
         if found is None:
-            return Reply(f"未找到编码为 {self.renderer.env.filters['e'](code)} 的指标。")
+            return Reply(f"未找到编码为 {escape(code)} 的指标。")
         indicator, active = found
         if level is None:
             interpretations = list(indicator.interpretations)
@@ -122,7 +128,9 @@ class Conversation:
             Button(item.level.value + "解读", f"lvl:{indicator.code}:{item.level.value}")
             for item in indicator.interpretations
         )
-        return Reply(html, buttons if level is not None else ())
+        return Reply(
+            html, buttons if level is not None else (), indicator=indicator.code, levels=buttons
+        )
 
     def press(self, data: str) -> Reply:
         """Follow a button's callback data."""

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from bot.cli.context import fail, reported_errors, services_of
+from bot.cli.context import fail, reported_errors, services_of, stdin_is_terminal
 from bot.conversation import Conversation
 from bot.render import html_to_plain
 from db import question_log
@@ -53,6 +53,8 @@ def ask_command(
             else:
                 typer.echo(html_to_plain(conversation.reply_for(result).html))
             return
+        if stdin_is_terminal():
+            typer.echo("请逐行输入问题，Ctrl-D 结束：", err=True)
         pending: list[MatchResult] = []
         out = sys.stdout
         for line in sys.stdin:
