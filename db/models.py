@@ -6,10 +6,10 @@ the persisted rows, not API payloads.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, Text
+from sqlalchemy import JSON, BigInteger, Column, Date, DateTime, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -76,7 +76,8 @@ class QuestionLog(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     asked_at: datetime = Field(
-        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False, index=True)
+        default_factory=utcnow,
+        sa_column=Column(DateTime(timezone=True), nullable=False, index=True),
     )
     question: str = Field(sa_column=Column(Text, nullable=False))
     normalized: str = Field(sa_column=Column(Text, nullable=False))
@@ -85,6 +86,221 @@ class QuestionLog(SQLModel, table=True):
     channel: str = Field(default="cli", max_length=16)
 
 
+class Unit(SQLModel, table=True):
+    """A ranked entity (考核对象): a section, a branch, or a person; ranked within its group."""
+
+    __tablename__ = "unit"
+
+    code: str = Field(primary_key=True, max_length=32)
+    name: str = Field(max_length=100)
+    group_name: str = Field(max_length=50, index=True)
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
+    updated_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
+
+
+class LedgerEntry(SQLModel, table=True):
+    """One event in the points ledger (积分台账). Append-only: never updated or deleted.
+
+    ``points_cents`` is a magnitude whose direction the indicator's type gives; a negative
+    value is a correction. A reversal points at the entry it cancels (``reverses_id``,
+    unique, so an entry is reversed at most once).
+    """
+
+    __tablename__ = "ledger_entry"
+    __table_args__ = (
+        # The covering index every period aggregation reads instead of the table: for each
+        # unit (all, one group's, or one), a range of dates. One index, not two, keeps bulk
+        # imports fast; a date-first index would only help the all-units query a little.
+        Index("ix_ledger_entry_unit", "unit_code", "entry_date", "indicator_code", "points_cents"),
+        UniqueConstraint("external_id", name="uq_ledger_entry_external_id"),
+        UniqueConstraint("reverses_id", name="uq_ledger_entry_reverses_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    entry_date: date = Field(sa_column=Column(Date, nullable=False))
+    unit_code: str = Field(foreign_key="unit.code", max_length=32)
+    indicator_code: str = Field(foreign_key="indicator.code", max_length=32)
+    points_cents: int = Field(sa_column=Column(BigInteger, nullable=False))
+    note: str = Field(default="", sa_column=Column(Text, nullable=False))
+    source: str = Field(default="", max_length=255)
+    entered_by: str = Field(max_length=100)
+    external_id: str | None = Field(default=None, max_length=100)
+    reverses_id: int | None = Field(default=None, foreign_key="ledger_entry.id")
+    recorded_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
+
+
+class Review(SQLModel, table=True):
+    """A year-end review score (年终评议, 0-100).
+
+    Append-only like the ledger: a changed score is a new row, and the latest row counts.
+    """
+
+    __tablename__ = "review"
+    __table_args__ = (Index("ix_review_year_unit", "year", "unit_code"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    year: int
+    unit_code: str = Field(foreign_key="unit.code", max_length=32)
+    score_cents: int = Field(sa_column=Column(BigInteger, nullable=False))
+    source: str = Field(default="", max_length=255)
+    entered_by: str = Field(max_length=100)
+    recorded_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
+
+
 def metadata() -> Any:
     """The metadata Alembic compares migrations against."""
     return SQLModel.metadata
+
+
+class BotUser(SQLModel, table=True):
+    """A Telegram user bound to a role (staff, liaison, admin) and, except admins, a unit.
+
+    Only the numeric Telegram id is kept: no names, so nothing personal can leak from here.
+    """
+
+    __tablename__ = "bot_user"
+
+    telegram_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    role: str = Field(max_length=8)
+    unit_code: str | None = Field(default=None, foreign_key="unit.code", max_length=32)
+    bound_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
+    invite_id: int | None = Field(default=None, foreign_key="invite.id")
+
+
+class Invite(SQLModel, table=True):
+    """A one-time invite code; only its SHA-256 is stored. Used at most once (``used_at``)."""
+
+    __tablename__ = "invite"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code_sha256: str = Field(max_length=64, unique=True)
+    role: str = Field(max_length=8)
+    unit_code: str | None = Field(default=None, foreign_key="unit.code", max_length=32)
+    created_by: str = Field(max_length=100)
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
+    expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    used_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+    used_by: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+
+
+class AnswerFeedback(SQLModel, table=True):
+    """A 👍/👎 on an indicator answer."""
+
+    __tablename__ = "answer_feedback"
+
+    id: int | None = Field(default=None, primary_key=True)
+    telegram_id: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
+    indicator_code: str = Field(max_length=32, index=True)
+    useful: bool
+    channel: str = Field(default="telegram", max_length=16)
+    given_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
+
+
+class NoticeRun(SQLModel, table=True):
+    """One monthly run of rectification notices; the scheduler runs a month only once."""
+
+    __tablename__ = "notice_run"
+
+    month: str = Field(primary_key=True, max_length=7)
+    started_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
+    source: str = Field(default="", max_length=32)
+    notices: int = 0
+
+
+class Notice(SQLModel, table=True):
+    """A rectification notice (整改通报) to one bottom-ranked unit for one month.
+
+    At most one per unit and month, enforced by the database. ``text`` is the rendered,
+    masked HTML exactly as sent; ``content`` keeps the figures behind it.
+    """
+
+    __tablename__ = "notice"
+    __table_args__ = (UniqueConstraint("unit_code", "month", name="uq_notice_unit_month"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    unit_code: str = Field(foreign_key="unit.code", max_length=32)
+    month: str = Field(max_length=7, index=True)
+    group_name: str = Field(max_length=50)
+    score_cents: int = Field(sa_column=Column(BigInteger, nullable=False))
+    rank: int
+    group_size: int
+    content: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    issued_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    deadline: date = Field(sa_column=Column(Date, nullable=False))
+    recipients: int = 0  # liaisons bound when the notice was made; 0 is reported to the office
+    acknowledged_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+    acknowledged_by: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    measures: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    measures_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+    measures_by: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    reminded_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+    escalated_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+
+
+class NoticeDelivery(SQLModel, table=True):
+    """One message in the outbox: a notice, reminder, escalation or digest to one chat.
+
+    ``dedup_key`` is unique, so a message is enqueued once however often a run repeats.
+    Status: pending → sending (claimed with a lease) → sent | failed | blocked.
+    """
+
+    __tablename__ = "notice_delivery"
+    __table_args__ = (
+        UniqueConstraint("dedup_key", name="uq_notice_delivery_dedup_key"),
+        Index("ix_notice_delivery_due", "status", "next_attempt_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    dedup_key: str = Field(max_length=100)
+    kind: str = Field(max_length=12)
+    notice_id: int | None = Field(default=None, foreign_key="notice.id", index=True)
+    month: str = Field(max_length=7)
+    chat_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    buttons: bool = False
+    status: str = Field(default="pending", max_length=8)
+    attempts: int = 0
+    next_attempt_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
+    claimed_by: str | None = Field(default=None, max_length=64)
+    claimed_until: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+    last_error: str | None = Field(default=None, max_length=200)
+    sent_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+    telegram_message_id: int | None = Field(
+        default=None, sa_column=Column(BigInteger, nullable=True)
+    )
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )

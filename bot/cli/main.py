@@ -7,13 +7,16 @@ from typing import Annotated
 
 import typer
 
-from bot.cli import database, questions, rulebook
-from bot.cli.context import reported_errors, services_of
-from bot.console import ConsoleChat
+from bot.cli import database, questions, rulebook, scoring, telegram_bot, users
+from bot.cli.context import fail, reported_errors, services_of
+from bot.console import ConsoleChat, resolve_caller
 from bot.conversation import Conversation
+from bot.membership import Membership
+from bot.scoreboard import Scoreboard
 from bot.services import Services
 from bot.settings import load_settings
-from db import rulebook_store
+from bot.uploads import Uploads
+from db import rulebook_store, scoring_store
 from knowledge.rulebook_files import read_rulebook
 
 app = typer.Typer(
@@ -55,16 +58,47 @@ def ensure_sample_rulebook(services: Services) -> bool:
     return True
 
 
+AsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--as", help="身份：admin、staff:单位编码、liaison:单位编码，或已绑定用户的 Telegram ID"
+    ),
+]
+
+
+def open_console(services: Services, as_text: str | None) -> None:
+    """Run the console chat as the caller ``--as`` names."""
+    membership = Membership(services)
+
+    def unit_exists(code: str) -> bool:
+        with services.session() as session:
+            return any(
+                u.code.upper() == code.upper() for u in scoring_store.list_units(session=session)
+            )
+
+    try:
+        caller = resolve_caller(as_text, membership, unit_exists=unit_exists)
+    except ValueError as exc:
+        fail(str(exc))
+    ConsoleChat(
+        Conversation(services, channel="console"),
+        scoreboard=Scoreboard(services),
+        membership=membership,
+        uploads=Uploads(services),
+        caller=caller,
+    ).run()
+
+
 @app.command("chat")
-def chat_command(ctx: typer.Context) -> None:
-    """Open the console chat on the current database."""
+def chat_command(ctx: typer.Context, as_: AsOption = None) -> None:
+    """Open the console chat on the current database (as anyone, or as a role)."""
     services = services_of(ctx)
     with reported_errors():
-        ConsoleChat(Conversation(services, channel="console")).run()
+        open_console(services, as_)
 
 
 @app.command("demo")
-def demo_command(ctx: typer.Context) -> None:
+def demo_command(ctx: typer.Context, as_: AsOption = "admin") -> None:
     """Set up the sample data (if missing) and open the console chat on it."""
     services = services_of(ctx)
     with reported_errors():
@@ -75,13 +109,22 @@ def demo_command(ctx: typer.Context) -> None:
                 f"已载入示例细则《{rulebook_loaded.title}》，"
                 f"共 {len(rulebook_loaded.indicators)} 项指标。"
             )
-        ConsoleChat(Conversation(services, channel="console")).run()
+        if seeded := scoring.ensure_demo_scores(services):
+            typer.echo(seeded)
+        open_console(services, as_)
 
 
 app.command("ask")(questions.ask_command)
 app.add_typer(rulebook.app, name="rulebook")
 app.add_typer(database.app, name="db")
 app.add_typer(questions.report_app, name="report")
+app.add_typer(users.app, name="users")
+app.command("run")(telegram_bot.run_command)
+app.add_typer(scoring.units_app, name="units")
+app.add_typer(scoring.ledger_app, name="ledger")
+app.add_typer(scoring.reviews_app, name="reviews")
+app.command("rank")(scoring.rank_command)
+app.command("score")(scoring.score_command)
 
 
 def run() -> None:

@@ -1,0 +1,1 @@
+"""The Telegram front door: python-telegram-bot handlers over the shared conversation."""

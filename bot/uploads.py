@@ -1,0 +1,170 @@
+"""Files an admin sends to a front door (rulebook, units, ledger, reviews), imported as by the CLI.
+
+The kind is taken from the caption when it names one (细则/单位/台账/评议), otherwise from the
+file itself: YAML is a rulebook; a CSV or XLSX is recognised by its header row. Every import
+runs in one transaction, so a refused file changes nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import tempfile
+from collections.abc import Callable, Iterable, Mapping
+from datetime import date
+from enum import StrEnum
+from pathlib import Path, PurePath
+
+from bot.conversation import Reply
+from bot.services import Services
+from db import rulebook_store
+from knowledge.files import InputError, Problem, decode_text, map_headers, suffix_of
+from knowledge.rulebook_files import INDICATOR_COLUMNS, read_rulebook
+from scoring import entry
+from scoring.imports import LEDGER_COLUMNS, REVIEW_COLUMNS, UNIT_COLUMNS
+
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # what the Bot API lets a bot download
+
+
+class UploadKind(StrEnum):
+    """What an uploaded file holds."""
+
+    RULEBOOK = "考评指标细则"
+    UNITS = "考核对象（单位）"
+    LEDGER = "积分台账"
+    REVIEWS = "年终评议"
+
+
+CAPTION_WORDS: tuple[tuple[UploadKind, tuple[str, ...]], ...] = (
+    (UploadKind.RULEBOOK, ("细则", "指标", "rulebook")),
+    (UploadKind.LEDGER, ("台账", "积分", "ledger")),
+    (UploadKind.REVIEWS, ("评议", "review")),
+    (UploadKind.UNITS, ("单位", "考核对象", "unit")),
+)
+# Checked in order: the first kind whose required columns are all present wins.
+HEADER_KINDS: tuple[tuple[UploadKind, Mapping[str, Iterable[str]], tuple[str, ...]], ...] = (
+    (UploadKind.LEDGER, LEDGER_COLUMNS, ("日期", "单位", "指标", "分值")),
+    (UploadKind.REVIEWS, REVIEW_COLUMNS, ("年度", "单位", "评议得分")),
+    (UploadKind.RULEBOOK, INDICATOR_COLUMNS, ("code", "name", "type", "points")),
+    (UploadKind.UNITS, UNIT_COLUMNS, ("编码", "名称", "分组")),
+)
+SUPPORTED = ("yaml", "yml", "csv", "xlsx")
+
+
+def _header_row(name: str, data: bytes) -> list[str]:
+    kind = suffix_of(Path(name))
+    if kind == "csv":
+        text = decode_text(data[:65536], name)
+        for row in csv.reader(io.StringIO(text)):
+            cells = [c.strip() for c in row]
+            if any(cells):
+                if len(cells) == 1:  # tab or semicolon separated
+                    cells = [c.strip() for c in cells[0].replace(";", "\t").split("\t")]
+                return cells
+        return []
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many unrelated types for a corrupt file
+        raise InputError([Problem(name, "不是有效的 XLSX 文件")]) from exc
+    try:
+        for row in book.worksheets[0].iter_rows(values_only=True):
+            cells = ["" if c is None else str(c).strip() for c in row]
+            if any(cells):
+                return cells
+        return []
+    finally:
+        book.close()
+
+
+def detect_kind(name: str, data: bytes, caption: str | None) -> UploadKind:
+    """What the file is, from the caption or its content; InputError when it cannot tell."""
+    kind = suffix_of(Path(name))
+    if kind not in SUPPORTED:
+        raise InputError([Problem(name, f"不支持的文件类型“.{kind}”（支持 .yaml、.csv、.xlsx）")])
+    text = (caption or "").lower()
+    for upload_kind, words in CAPTION_WORDS:
+        if any(word in text for word in words):
+            return upload_kind
+    if kind in ("yaml", "yml"):
+        return UploadKind.RULEBOOK
+    header = _header_row(name, data)
+    for upload_kind, columns, required in HEADER_KINDS:
+        mapping, _ = map_headers(header, columns)
+        if set(required) <= set(mapping.values()):
+            return upload_kind
+    raise InputError(
+        [
+            Problem(
+                name,
+                "无法判断文件内容。请在发送文件时附上说明：细则、单位、台账或评议；"
+                "或检查表头是否完整",
+                line=1,
+            )
+        ]
+    )
+
+
+class Uploads:
+    """Imports files sent to a front door, with the same checks as ``kpibot … import``."""
+
+    def __init__(self, services: Services, *, today: Callable[[], date] = date.today) -> None:
+        self.services = services
+        self.today = today
+
+    def import_file(self, name: str, data: bytes, *, caption: str | None, by: str) -> Reply:
+        """Import one uploaded file and say what happened (or everything that is wrong)."""
+        renderer = self.services.renderer
+        safe_name = PurePath(name).name or "upload"
+        try:
+            if not data:
+                raise InputError([Problem(safe_name, "文件为空")])
+            if len(data) > MAX_UPLOAD_BYTES:
+                raise InputError([Problem(safe_name, "文件过大（上限 20 MB）")])
+            kind = detect_kind(safe_name, data, caption)
+            with tempfile.TemporaryDirectory(prefix="kpibot-upload-") as folder:
+                path = Path(folder) / safe_name
+                path.write_bytes(data)
+                summary = self._import(kind, path, by)
+        except InputError as exc:
+            problems = [str(p) for p in exc.problems]
+            return Reply(renderer.html("problems.html.j2", problems=problems))
+        return Reply(
+            renderer.html("upload_done.html.j2", kind=kind.value, file=safe_name, summary=summary)
+        )
+
+    def _import(self, kind: UploadKind, path: Path, by: str) -> str:
+        with self.services.session() as session:
+            if kind is UploadKind.RULEBOOK:
+                rulebook = read_rulebook(path)
+                done = rulebook_store.import_rulebook(
+                    session=session, rulebook=rulebook, source=path.name, imported_by=by
+                )
+                updated = len(done.updated) + len(done.reactivated)
+                summary = (
+                    f"新增 {len(done.added)} 项，更新 {updated} 项，"
+                    f"未变 {len(done.unchanged)} 项，停用 {len(done.retired)} 项"
+                )
+            elif kind is UploadKind.UNITS:
+                units = entry.import_units(session=session, path=path)
+                summary = (
+                    f"新增 {len(units.added)} 个单位，更新 {len(units.updated)} 个，"
+                    f"未变 {len(units.unchanged)} 个"
+                )
+            elif kind is UploadKind.LEDGER:
+                ledger = entry.import_ledger(
+                    session=session, path=path, entered_by=by, today=self.today()
+                )
+                summary = f"共 {ledger.rows} 行，新增 {ledger.added} 条"
+                if ledger.skipped_existing:
+                    summary += f"，跳过 {ledger.skipped_existing} 条（编号已导入过，不重复计分）"
+            else:
+                reviews = entry.import_reviews(session=session, path=path, entered_by=by)
+                summary = (
+                    f"共 {reviews.rows} 行，新增 {reviews.added} 条，更新 {reviews.changed} 条，"
+                    f"跳过 {reviews.unchanged} 条（分数未变）"
+                )
+        if kind is UploadKind.RULEBOOK:
+            self.services.reload()
+        return summary

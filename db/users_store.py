@@ -1,0 +1,149 @@
+"""Data access for bot users, their roles and one-time invite codes, and answer feedback.
+
+An invite code is shown once and stored only as its SHA-256. Redeeming it is one conditional
+``UPDATE … WHERE used_at IS NULL AND expires_at > now``: the database, not the caller,
+guarantees that two concurrent redemptions cannot both succeed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from db.models import AnswerFeedback, BotUser, Invite, Unit, utcnow
+
+DEFAULT_INVITE_TTL = timedelta(days=7)
+
+
+class Role(StrEnum):
+    """What a bound user is to the appraisal."""
+
+    STAFF = "staff"
+    LIAISON = "liaison"
+    ADMIN = "admin"
+
+    @property
+    def label(self) -> str:
+        """The role's Chinese name."""
+        return {"staff": "干部职工", "liaison": "绩效联络员", "admin": "绩效办"}[self.value]
+
+
+class InviteError(Exception):
+    """An invite that cannot be made or redeemed; the message is for the user."""
+
+
+def _digest(code: str) -> str:
+    return hashlib.sha256(code.strip().encode("utf-8")).hexdigest()
+
+
+def new_code() -> str:
+    """A fresh code that fits a ``/start`` deep-link parameter (``[A-Za-z0-9_-]``)."""
+    return secrets.token_urlsafe(12)
+
+
+def create_invite(
+    *,
+    session: Session,
+    role: Role,
+    unit_code: str | None,
+    created_by: str,
+    ttl: timedelta = DEFAULT_INVITE_TTL,
+    now: datetime | None = None,
+) -> str:
+    """Store a new invite and return its code (the only time the code exists in clear)."""
+    if role is Role.ADMIN:
+        unit_code = None
+    elif not unit_code:
+        raise InviteError(f"{role.label}的邀请码必须指定单位（--unit 单位编码）。")
+    elif session.get(Unit, unit_code) is None:
+        raise InviteError(f"没有编码为 {unit_code} 的单位。")
+    if ttl <= timedelta(0):
+        raise InviteError("有效期必须大于零。")
+    now = now or utcnow()
+    code = new_code()
+    session.add(
+        Invite(
+            code_sha256=_digest(code),
+            role=role.value,
+            unit_code=unit_code,
+            created_by=created_by,
+            created_at=now,
+            expires_at=now + ttl,
+        )
+    )
+    session.flush()
+    return code
+
+
+def redeem_invite(
+    *, session: Session, code: str, telegram_id: int, now: datetime | None = None
+) -> BotUser:
+    """Bind ``telegram_id`` with the invite's role and unit; the code is spent."""
+    now = now or utcnow()
+    digest = _digest(code)
+    result = session.execute(
+        update(Invite)
+        .where(col(Invite.code_sha256) == digest)
+        .where(col(Invite.used_at).is_(None))
+        .where(col(Invite.expires_at) > now)
+        .values(used_at=now, used_by=telegram_id)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        invite = session.exec(select(Invite).where(col(Invite.code_sha256) == digest)).first()
+        if invite is None:
+            raise InviteError("邀请码无效，请核对后重试，或向绩效办索取新的邀请码。")
+        if invite.used_at is not None:
+            raise InviteError("该邀请码已被使用过，每个邀请码只能使用一次。")
+        raise InviteError("该邀请码已过期，请向绩效办索取新的邀请码。")
+    invite = session.exec(select(Invite).where(col(Invite.code_sha256) == digest)).one()
+    user = session.get(BotUser, telegram_id)
+    if user is None:
+        user = BotUser(telegram_id=telegram_id, role=invite.role)
+    user.role = invite.role
+    user.unit_code = invite.unit_code
+    user.invite_id = invite.id
+    user.bound_at = now
+    session.add(user)
+    session.flush()
+    return user
+
+
+def get_user(*, session: Session, telegram_id: int) -> BotUser | None:
+    """The bound user, if any."""
+    return session.get(BotUser, telegram_id)
+
+
+def bind_user(
+    *, session: Session, telegram_id: int, role: Role, unit_code: str | None = None
+) -> BotUser:
+    """Bind a user directly (the command line's way to make the first admin in tests)."""
+    user = session.get(BotUser, telegram_id) or BotUser(telegram_id=telegram_id, role=role.value)
+    user.role = role.value
+    user.unit_code = None if role is Role.ADMIN else unit_code
+    session.add(user)
+    session.flush()
+    return user
+
+
+def list_users(*, session: Session) -> list[BotUser]:
+    """Every bound user, by Telegram id."""
+    return list(session.exec(select(BotUser).order_by(col(BotUser.telegram_id))).all())
+
+
+def record_feedback(
+    *, session: Session, telegram_id: int, indicator_code: str, useful: bool, channel: str
+) -> None:
+    """Store one 👍/👎."""
+    session.add(
+        AnswerFeedback(
+            telegram_id=telegram_id,
+            indicator_code=indicator_code[:32],
+            useful=useful,
+            channel=channel,
+        )
+    )
