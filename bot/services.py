@@ -30,7 +30,11 @@ class Services:
     def engine(self) -> Engine:
         """The database engine; an empty database gets the schema on first use."""
         engine = make_engine(self.settings.database_url)
-        ensure_schema(engine)
+        try:
+            ensure_schema(engine)
+        except BaseException:
+            engine.dispose()  # a refused database must not keep connections open
+            raise
         return engine
 
     @cached_property
