@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Table, func, insert
+from sqlalchemy import BigInteger, Table, cast, func, insert, text
 from sqlalchemy import select as core_select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql import ColumnElement
 from sqlmodel import Session, col, select
 
@@ -22,6 +23,7 @@ from db.models import IndicatorRecord, LedgerEntry, Review, RulebookVersion, Uni
 
 INSERT_CHUNK = 5000
 LOOKUP_CHUNK = 900  # below SQLite's historical 999 bound-parameter limit
+ARRAY_CHUNK = 10_000  # external ids per PostgreSQL array lookup
 BULK_CACHE_KIB = 256 * 1024  # SQLite page cache while bulk inserting
 ANALYZE_AFTER = 10_000  # PostgreSQL: refresh the ledger's statistics after a batch this big
 
@@ -65,6 +67,12 @@ def list_units(*, session: Session, group: str | None = None) -> list[UnitInfo]:
     if group is not None:
         statement = statement.where(col(Unit.group_name) == group)
     return [UnitInfo(code, name, group_name) for code, name, group_name in session.exec(statement)]
+
+
+def get_unit(*, session: Session, code: str) -> UnitInfo | None:
+    """A unit by its exact code."""
+    record = session.get(Unit, code)
+    return UnitInfo(record.code, record.name, record.group_name) if record else None
 
 
 def count_units(*, session: Session) -> int:
@@ -118,15 +126,22 @@ class NewEntry(NamedTuple):
 def existing_external_ids(*, session: Session, external_ids: Collection[str]) -> set[str]:
     """The external ids among ``external_ids`` that the ledger already holds.
 
-    Chunked ``IN`` lookups on the unique index. On SQLite, whose text order is the code
-    point order Python sorts by, each chunk of sorted ids is first probed as a range: a
-    file of new ids (the usual case) costs one index seek per chunk.
+    Chunked lookups on the unique index: ``= ANY(array)`` on PostgreSQL, ``IN`` elsewhere.
+    On SQLite, whose text order is the code point order Python sorts by, each chunk of
+    sorted ids is first probed as a range: a file of new ids (the usual case) costs one
+    index seek per chunk.
     """
     found: set[str] = set()
     if not external_ids:
         return found
     connection = session.connection()
     column = col(LedgerEntry.external_id)
+    if connection.dialect.name == "postgresql":
+        # One array parameter per 10,000 ids instead of a statement per 900.
+        lookup = text("SELECT external_id FROM ledger_entry WHERE external_id = ANY(:ids)")
+        for chunk in chunks(sorted(external_ids), ARRAY_CHUNK):
+            found.update(v for (v,) in connection.execute(lookup, {"ids": list(chunk)}))
+        return found
     probe_ranges = connection.dialect.name == "sqlite"
     for chunk in chunks(sorted(external_ids), LOOKUP_CHUNK):
         if probe_ranges:
@@ -138,13 +153,19 @@ def existing_external_ids(*, session: Session, external_ids: Collection[str]) ->
 
 
 ENTRY_COLUMNS = (*NewEntry._fields, "recorded_at")
+COPY_TYPES = (
+    "date", "varchar", "varchar", "int8", "varchar", "text", "varchar", "varchar", "int4",
+    "timestamptz",
+)  # fmt: skip
 
 
 def _copy_entries(session: Session, entries: Sequence[NewEntry], recorded_at: datetime) -> None:
     """PostgreSQL: COPY, one streamed statement instead of a statement per row."""
     driver = session.connection().connection.driver_connection
-    statement = f"COPY ledger_entry ({', '.join(ENTRY_COLUMNS)}) FROM STDIN"
-    with driver.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
+    statement = f"COPY ledger_entry ({', '.join(ENTRY_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
+    with driver.cursor(binary=True) as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
+        # Binary COPY with declared types: about twice as fast as text rows.
+        copy.set_types(COPY_TYPES)
         for e in entries:
             copy.write_row((*e, recorded_at))
 
@@ -202,15 +223,18 @@ def insert_entries(
         return 0
     stamp = recorded_at or utcnow()
     dialect = session.get_bind().dialect
-    if dialect.name == "postgresql":
-        _copy_entries(session, entries, stamp)
-        if len(entries) >= ANALYZE_AFTER:
+    if dialect.name in ("postgresql", "sqlite"):
+        fast = _copy_entries if dialect.name == "postgresql" else _executemany_entries
+        try:
+            fast(session, entries, stamp)
+        except dialect.loaded_dbapi.IntegrityError as exc:
+            # Below SQLAlchemy the driver's own error surfaces: give callers the usual one.
+            raise IntegrityError("bulk insert into ledger_entry", None, exc) from exc
+        if dialect.name == "postgresql" and len(entries) >= ANALYZE_AFTER:
             # Fresh statistics right away, not at autovacuum's next pass: they also
             # invalidate plans prepared while the table was small (a stale plan would scan
             # the whole table for every external id lookup of the next import).
             session.connection().exec_driver_sql("ANALYZE ledger_entry")
-    elif dialect.name == "sqlite":
-        _executemany_entries(session, entries, stamp)
     else:
         for chunk in chunks(entries, INSERT_CHUNK):
             session.exec(insert(_table(LedgerEntry)), params=_orm_rows(chunk, stamp))
@@ -313,16 +337,15 @@ def indicator_totals(
     if group is not None:
         members = members.where(col(Unit.group_name) == group)
     conditions.append(unit.in_(members.scalar_subquery()))
+    # SUM of a BIGINT is NUMERIC on PostgreSQL: cast back so rows arrive as plain ints.
+    total = cast(func.sum(col(LedgerEntry.points_cents)), BigInteger)
     statement = (
-        select(unit, indicator, func.sum(col(LedgerEntry.points_cents)), func.count())
-        .where(*conditions)
-        .group_by(unit, indicator)
+        select(unit, indicator, total, func.count()).where(*conditions).group_by(unit, indicator)
     )
-    # A plain Core execution: tens of thousands of rows skip the ORM's row processing.
-    return [
-        TotalRow(unit_code, indicator_code, int(cents), int(count))
-        for unit_code, indicator_code, cents, count in session.connection().execute(statement)
-    ]
+    # A plain Core execution fetched at once: tens of thousands of rows skip the ORM's row
+    # processing and the driver's row-by-row fetching.
+    rows = session.connection().execute(statement).all()
+    return [TotalRow(u, i, int(c), int(n)) for u, i, c, n in rows]
 
 
 # ---------------------------------------------------------------- reviews

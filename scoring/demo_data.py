@@ -120,7 +120,9 @@ def generate_demo(
                     note = rng.choice(QUANTITATIVE_NOTES).format(month=month)
                     when, source = end, "绩效管理系统月度考核"
                 elif item.type is IndicatorType.DEDUCTION:
-                    if rng.random() > 0.05 * level:
+                    # Serious items (uncapped, or 2+ points a time) are rare events.
+                    severe = item.cap is None or item.points >= 2
+                    if rng.random() > 0.05 * level * (0.1 if severe else 1):
                         continue
                     lost = item.points * rng.choice((1, 1, 1, 2, 3))
                     note = f"{item.name}：{rng.choice(DEDUCTION_NOTES)}"

@@ -252,11 +252,10 @@ def parse_units(path: Path) -> list[UnitInfo]:
 
 @dataclass(frozen=True)
 class LedgerFile:
-    """A parsed ledger file: its entries and the line each came from."""
+    """A parsed ledger file: its entries, in file order."""
 
     file: str
     entries: list[NewEntry]
-    lines: list[int]
 
 
 def parse_ledger(
@@ -278,7 +277,6 @@ def parse_ledger(
     )
     problems: list[Problem] = []
     entries: list[NewEntry] = []
-    lines: list[int] = []
     seen_ids: dict[str, int] = {}
     file = path.name
     # Imports repeat the same few dates, codes and amounts: each spelling is checked once.
@@ -344,12 +342,11 @@ def parse_ledger(
         entries.append(
             NewEntry(day, unit_code, indicator_code, cents, who, note, source, external_id)
         )
-        lines.append(line)
     if not table.rows:
         problems.append(table.problem("没有数据行"))
     if problems:
         raise InputError(problems)
-    return LedgerFile(file=file, entries=entries, lines=lines)
+    return LedgerFile(file=file, entries=entries)
 
 
 def _entry_date(text: str, today: date) -> date:

@@ -168,7 +168,7 @@ def period_scores(
         return PeriodScores(period, counted, result, rules)
     reviews: dict[str, int] = {}
     if period.kind is PeriodKind.YEAR:
-        reviews = scoring_store.latest_reviews(session=session, year=period.year, unit_codes=info)
+        reviews = scoring_store.latest_reviews(session=session, year=period.year)
     for code in info:
         quarters = tuple((q, scores[code]) for q, scores in zip(counted, per_period, strict=True))
         quarter_scores = [s.score for _, s in quarters]
@@ -359,13 +359,16 @@ def detail_json(detail: UnitScore, entries: dict[str, list[EntryView]]) -> dict[
 def explain_unit(*, session: Session, unit: str, period: Period, today: date) -> Explanation:
     """One unit's score, its breakdown and the entries behind it, its rank and its gaps."""
     context = load_context(session=session)
-    all_units = scoring_store.list_units(session=session)
-    try:
-        code = Lookup.build("单位", ((u.code, u.name) for u in all_units)).resolve(unit)
-    except ValueError as exc:
-        raise ScoringError(f"{exc}。可用 kpibot units list 查看单位。") from exc
-    group = next(u.group for u in all_units if u.code == code)
-    members = [u for u in all_units if u.group == group]
+    found = scoring_store.get_unit(session=session, code=unit.strip())
+    if found is None:  # not an exact code: a code in another case, or a name
+        all_units = scoring_store.list_units(session=session)
+        try:
+            code = Lookup.build("单位", ((u.code, u.name) for u in all_units)).resolve(unit)
+        except ValueError as exc:
+            raise ScoringError(f"{exc}。可用 kpibot units list 查看单位。") from exc
+        found = next(u for u in all_units if u.code == code)
+    code, group = found.code, found.group
+    members = scoring_store.list_units(session=session, group=group)
     scores = period_scores(
         session=session, period=period, today=today, group=group, context=context, units=members
     )

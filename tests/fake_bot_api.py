@@ -40,6 +40,13 @@ class Sent:
         return [(b["text"], b["callback_data"]) for row in markup["inline_keyboard"] for b in row]
 
 
+class _Server(ThreadingHTTPServer):
+    """Room for a bot's whole connection pool to connect at once."""
+
+    request_queue_size = 128
+    daemon_threads = True
+
+
 class FakeBotApi:
     """The server and its state; use as a context manager."""
 
@@ -49,8 +56,13 @@ class FakeBotApi:
         self.sent: list[Sent] = []
         self.update_ids = itertools.count(1)
         self.message_ids = itertools.count(1)
+        # Per-chat refusals of sendMessage: (HTTP status, error body), used up in order;
+        # a blocked chat refuses forever.
+        self.refusals: dict[int, list[tuple[int, dict[str, Any]]]] = {}
+        self.blocked: set[int] = set()
+        self.attempts: list[tuple[float, int]] = []  # (monotonic time, chat) of every sendMessage
         handler = self._handler()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.server = _Server(("127.0.0.1", 0), handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property
@@ -125,6 +137,47 @@ class FakeBotApi:
         with self.lock:
             return len(self.sent)
 
+    # ------------------------------------------------------------ refusals
+
+    def block(self, chat_id: int) -> None:
+        """The user blocked the bot: every sendMessage to them gets 403."""
+        with self.lock:
+            self.blocked.add(chat_id)
+
+    def flood(self, chat_id: int, retry_after: int = 1, times: int = 1) -> None:
+        """The next ``times`` sendMessage calls to the chat get 429 with ``retry_after``."""
+        body = {
+            "ok": False,
+            "error_code": 429,
+            "description": f"Too Many Requests: retry after {retry_after}",
+            "parameters": {"retry_after": retry_after},
+        }
+        with self.lock:
+            self.refusals.setdefault(chat_id, []).extend([(429, body)] * times)
+
+    def _refusal(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]] | None:
+        if method != "sendMessage":
+            return None
+        chat = int(params.get("chat_id", 0))
+        with self.lock:
+            self.attempts.append((time.monotonic(), chat))
+            if chat in self.blocked:
+                forbidden = "Forbidden: bot was blocked by the user"
+                return 403, {"ok": False, "error_code": 403, "description": forbidden}
+            queued = self.refusals.get(chat)
+            if queued:
+                return queued.pop(0)
+        return None
+
+    def sent_to(self, chat_id: int, method: str = "sendMessage") -> list[Sent]:
+        """What the bot successfully sent to one chat."""
+        with self.lock:
+            return [
+                c
+                for c in self.sent
+                if c.method == method and str(c.params.get("chat_id")) == str(chat_id)
+            ]
+
     # ------------------------------------------------------------ the bot's side
 
     def _answer(self, method: str, params: dict[str, Any]) -> Any:
@@ -171,9 +224,15 @@ class FakeBotApi:
                         except ValueError:
                             params[key] = value
                 method = self.path.rsplit("/", 1)[-1]
-                payload = json.dumps({"ok": True, "result": api._answer(method, params)})
+                status = 200
+                refusal = api._refusal(method, params)
+                if refusal is not None:
+                    status, body_json = refusal
+                    payload = json.dumps(body_json)
+                else:
+                    payload = json.dumps({"ok": True, "result": api._answer(method, params)})
                 data = payload.encode("utf-8")
-                self.send_response(200)
+                self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()

@@ -7,6 +7,9 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from db import scoring_store
 from tests.cli_helpers import kpibot
 from tests.scoring_helpers import (
     TODAY_ARG,
@@ -304,3 +307,28 @@ def test_bad_reviews_are_refused(database_url: str, tmp_path: Path) -> None:
         "  - r.csv 第6行 字段“单位”：2026 年度“GS03”的评议重复（首次出现在第5行）",
     ]
     assert counts(database_url) == (5, 0, 0)
+
+
+def test_a_racing_duplicate_is_refused_by_the_database(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """If another import records the same external id between check and insert, the
+    unique constraint refuses the whole file (as if the check had found it)."""
+    setup_units(database_url, tmp_path)
+    path = write_csv(
+        tmp_path / "l.csv", [HEADER, ["2026-04-05", "GS01", "KF-01", "1", "", "", "", "R1"]]
+    )
+    assert ledger(database_url, path).code == 0
+    monkeypatch.setattr(scoring_store, "existing_external_ids", lambda **_: set())
+    grown = write_csv(
+        tmp_path / "l2.csv",
+        [
+            HEADER,
+            ["2026-04-06", "GS02", "KF-01", "1", "", "", "", "R2"],
+            ["2026-04-05", "GS01", "KF-01", "1", "", "", "", "R1"],
+        ],
+    )
+    run = ledger(database_url, grown)
+    assert run.code == 1
+    assert "写入时编号与同时进行的另一次导入冲突，已全部撤销，请重新导入" in run.err
+    assert counts(database_url) == (5, 1, 0)

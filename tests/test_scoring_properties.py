@@ -188,6 +188,45 @@ def test_ranks_agree_with_scores(values: list[int], bottom_n: int, alert: int) -
     assert keys == sorted(keys)
 
 
+@PURE_SETTINGS
+@given(
+    st.lists(st.integers(0, 12000), min_size=1, max_size=8),
+    st.integers(0, 3),
+    st.integers(0, 12000),
+)
+def test_the_gaps_are_exactly_what_it_takes(values: list[int], bottom_n: int, alert: int) -> None:
+    """Re-rank with the unit moved to the gap's target (and just short of it)."""
+    rules = ScoringRules(bottom_n=bottom_n, alert_threshold=Decimal(alert).scaleb(-2))
+    units = [Scored(f"U{i:02d}", "n", "g", Fraction(v, 100)) for i, v in enumerate(values)]
+    tiny = Fraction(1, 10**6)
+
+    def moved(code: str, score: Fraction) -> tuple[bool, int]:
+        others = [u for u in units if u.unit_code != code]
+        ranking = rank_group("g", [*others, Scored(code, "n", "g", score)], rules)
+        found = ranking.find(code)
+        assert found is not None
+        return found.bottom, found.rank
+
+    for ranked in rank_group("g", units, rules).units:
+        leave = ranked.to_leave_bottom
+        if ranked.bottom and leave is not None:
+            enough = leave.target + (tiny if leave.strict else 0)
+            short = leave.target - (0 if leave.strict else tiny)
+            assert not moved(ranked.unit_code, enough)[0]
+            assert moved(ranked.unit_code, short)[0]
+            assert leave.points == max(leave.target - ranked.score, Fraction(0))
+        elif ranked.bottom:  # no score can leave: every score stays bottom
+            assert moved(ranked.unit_code, Fraction(10**6))[0]
+        above = ranked.to_pass_above
+        if above is not None:
+            # at the target the unit only ties the unit above; just past it, it is ahead
+            others = [u.score for u in units if u.unit_code != ranked.unit_code]
+            assert above.points == above.target - ranked.score
+            assert above.target in others
+            assert not any(ranked.score < s < above.target for s in others)
+            assert moved(ranked.unit_code, above.target + tiny)[1] < ranked.rank
+
+
 # ---------------------------------------------------------------- database properties
 
 

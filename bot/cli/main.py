@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from bot.cli import database, questions, rulebook, scoring, telegram_bot, users
+from bot.cli import notices as notices_cli
 from bot.cli.context import fail, reported_errors, services_of
 from bot.console import ConsoleChat, resolve_caller
 from bot.conversation import Conversation
@@ -125,6 +126,8 @@ app.add_typer(scoring.ledger_app, name="ledger")
 app.add_typer(scoring.reviews_app, name="reviews")
 app.command("rank")(scoring.rank_command)
 app.command("score")(scoring.score_command)
+app.command("remind")(notices_cli.remind_command)
+app.add_typer(notices_cli.app, name="notices")
 
 
 def run() -> None:

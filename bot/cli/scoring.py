@@ -244,7 +244,7 @@ def ledger_list_command(
         reversal = f" [冲正第 {v.reverses_id} 条]" if v.reverses_id else ""
         typer.echo(
             f"#{v.id:<7} {v.entry_date}  {pad(v.unit_code, 8)}{pad(v.indicator_code, 8)}"
-            f"{fmt(v.points):>8}  {v.note}（{v.entered_by}）{reversal}"
+            f"{fmt(v.points):>8}  {v.note}（录入：{v.entered_by}）{reversal}"
         )
 
 
@@ -350,7 +350,7 @@ def _detail_lines(detail: UnitScore, explanation: Explanation | None) -> list[st
                     reversal = f"，冲正第 {e.reverses_id} 条" if e.reverses_id else ""
                     lines.append(
                         f"      #{e.id} {e.entry_date} {fmt(e.points):>7}  {e.note}"
-                        f"（{e.entered_by}{reversal}）"
+                        f"（录入：{e.entered_by}{reversal}）"
                     )
     if detail.bonus_capped and detail.bonus_cap is not None:
         lines.append(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 
 from telegram import BotCommandScopeDefault, Update
 from telegram.ext import (
@@ -22,10 +22,12 @@ from telegram.request import BaseRequest
 from bot.access import Audience, Caller
 from bot.services import Services
 from bot.telegram import handlers
+from bot.telegram import notices as notice_handlers
 from bot.telegram.commands import BY_NAME, menu_for
 from bot.telegram.desk import DESK, Desk
 from bot.telegram.guard import Callback, FloodGate, guarded
 from bot.telegram.network import RetryingRequest
+from db.models import utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +45,7 @@ def _callbacks() -> dict[str, Callback]:
         "reverse": handlers.reverse,
         "invite": handlers.invite,
         "unanswered": handlers.unanswered,
+        "notices": notice_handlers.notices_command,
     }
 
 
@@ -67,6 +70,7 @@ def build_application(
     rate_limit: bool = True,
     flood_gate: FloodGate | None = None,
     today: Callable[[], date] = date.today,
+    now: Callable[[], datetime] = utcnow,
 ) -> Application:  # type: ignore[type-arg]
     """The bot: settings from ``services``, every handler registered here, in order."""
     settings = services.settings
@@ -90,6 +94,7 @@ def build_application(
         else builder.build()
     )
     application.bot_data[DESK] = Desk.build(services, today=today)
+    notice_desk = notice_handlers.build_notice_desk(application, services, now=now)
 
     application.add_handler(TypeHandler(Update, flood_gate or FloodGate()), group=-1)
     for name, callback in _callbacks().items():
@@ -97,7 +102,17 @@ def build_application(
         application.add_handler(
             CommandHandler(name, guarded(name, spec.audience, callback), has_args=None)
         )
+    application.add_handler(
+        CallbackQueryHandler(notice_handlers.notice_button, pattern=r"^nt:(ack|m):\d+$")
+    )
     application.add_handler(CallbackQueryHandler(handlers.button))
+    # The text a liaison sends after pressing 报送整改措施 is the measures, not a question.
+    application.add_handler(
+        MessageHandler(
+            filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE & notice_desk.prompts,
+            notice_handlers.measures_text,
+        )
+    )
     application.add_handler(MessageHandler(filters.COMMAND, handlers.unknown_command))
     application.add_handler(
         MessageHandler(filters.TEXT & filters.ChatType.PRIVATE, handlers.question)
@@ -116,5 +131,6 @@ def build_application(
     application.add_handler(
         MessageHandler(filters.ChatType.PRIVATE & ~filters.TEXT, handlers.not_text)
     )
+    notice_handlers.schedule_notice_jobs(application)
     application.add_error_handler(handlers.error_handler)
     return application

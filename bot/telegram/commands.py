@@ -46,6 +46,12 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "invite", "生成一次性邀请码", "/invite staff|liaison|admin [单位编码]", Audience.ADMIN
     ),
     CommandSpec("unanswered", "最近未能回答的问题", "/unanswered", Audience.ADMIN),
+    CommandSpec(
+        "notices",
+        "整改通报汇总（送达、已阅、整改措施）",
+        "/notices [月份]，如 /notices 2026-10",
+        Audience.ADMIN,
+    ),
 )
 BY_NAME = {spec.name: spec for spec in COMMANDS}
 
@@ -56,6 +62,7 @@ BUTTONS: dict[str, Audience] = {
     "fb": Audience.ANYONE,
     "why": Audience.MEMBER,
     "add": Audience.ADMIN,
+    "nt": Audience.MEMBER,  # 已阅 / 报送整改措施; the notice's own unit is checked on press
 }
 
 

@@ -1,0 +1,150 @@
+"""``kpibot remind`` and ``kpibot notices``: the monthly rectification notices by hand.
+
+Thin: parse, call :class:`bot.rectification.Rectification`, print. Sending goes through the
+same outbox as the running bot, so the two never send a notice twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import Counter
+from datetime import datetime
+from typing import Annotated
+
+import typer
+from telegram.ext import AIORateLimiter, ExtBot
+
+from bot.cli.context import fail, reported_errors, services_of
+from bot.rectification import NoticeError, Rectification, RunReport
+from bot.render import html_to_plain
+from bot.services import Services
+from bot.telegram.network import RetryingRequest
+from bot.telegram.notices import DrainReport, OutboxSender
+from db.models import utcnow
+
+app = typer.Typer(help="整改通报：汇总查看", no_args_is_help=True)
+
+MonthOption = Annotated[str, typer.Option("--month", "-m", help="月份，如 2026-10")]
+TodayOption = Annotated[
+    datetime | None,
+    typer.Option("--today", formats=["%Y-%m-%d"], help="按此日期运行（默认今天）", hidden=True),
+]
+RETRY_WAIT = 60.0
+
+
+def _rectification(services: Services, today: datetime | None) -> Rectification:
+    """The notices as of ``today`` at the configured time (a clock shifted, not frozen)."""
+    if today is None:
+        return Rectification(services)
+    settings = services.settings
+    target = datetime.combine(today.date(), settings.notice_time, tzinfo=settings.zone)
+    offset = target - utcnow()
+    return Rectification(services, now=lambda: utcnow() + offset)
+
+
+def _print_report(report: RunReport) -> None:
+    month = report.month
+    mode = "（试运行，未写入任何数据）" if report.dry_run else ""
+    typer.echo(f"{month.label}整改通报{mode}：末位单位 {len(report.notices)} 个")
+    for notice in report.notices:
+        head = (
+            f"  {notice.group} 第 {notice.rank}/{notice.group_size} 名 "
+            f"{notice.unit_name}（{notice.unit_code}）{notice.score} 分"
+        )
+        if notice.recipients:
+            who = "、".join(str(chat) for chat in notice.recipients)
+            typer.echo(f"{head} → 绩效联络员 {who}")
+        else:
+            typer.echo(f"{head} → ⚠ 未绑定绩效联络员，已报告绩效办")
+    if report.office_chats:
+        typer.echo("绩效办接收：" + "、".join(str(c) for c in report.office_chats))
+    else:
+        typer.echo("⚠ 未配置绩效办会话（KPIBOT_OFFICE_CHAT_IDS），也没有绑定的管理员。")
+    kinds = Counter(kind for kind, _ in report.queued)
+    summary = "，".join(
+        f"{ {'notice': '通报', 'digest': '汇总'}.get(k, k) } {n} 条" for k, n in kinds.items()
+    )
+    verb = "将发送" if report.dry_run else "新加入发送队列"
+    typer.echo(f"{verb} {len(report.queued)} 条" + (f"（{summary}）" if summary else ""))
+
+
+def _print_dry_messages(report: RunReport) -> None:
+    queued_notices = {chat for kind, chat in report.queued if kind == "notice"}
+    for notice in report.notices:
+        for chat in notice.recipients:
+            if chat not in queued_notices:
+                continue
+            typer.echo(f"\n—— 发往 {chat}（{notice.unit_code} 绩效联络员）——")
+            typer.echo(html_to_plain(notice.text))
+            typer.echo("[按钮] 已阅 | 报送整改措施")
+
+
+async def _send_now(services: Services, rectification: Rectification) -> DrainReport:
+    settings = services.settings
+    assert settings.telegram_token is not None
+    bot: ExtBot[int] = ExtBot(
+        settings.telegram_token.get_secret_value(),
+        base_url=settings.telegram_base_url,
+        request=RetryingRequest(connection_pool_size=16),
+        rate_limiter=AIORateLimiter(max_retries=3),
+    )
+    sender = OutboxSender(bot, services.engine, settings, now=rectification.now)
+    async with bot:
+        return await sender.drain(wait_for_retries=RETRY_WAIT)
+
+
+def remind_command(
+    ctx: typer.Context,
+    month: MonthOption,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="只显示将发送的内容和对象，不写入、不发送")
+    ] = False,
+    send: Annotated[
+        bool,
+        typer.Option("--send/--no-send", help="配置了机器人令牌时立即发送（默认）"),
+    ] = True,
+    today: TodayOption = None,
+) -> None:
+    """Issue a month's rectification notices to the bottom-ranked units' liaisons."""
+    services = services_of(ctx)
+    rectification = _rectification(services, today)
+    with reported_errors():
+        try:
+            period = rectification.parse_month(month)
+            report = rectification.run_month(period, source="cli", dry_run=dry_run)
+        except NoticeError as exc:
+            fail(str(exc))
+    _print_report(report)
+    if dry_run:
+        _print_dry_messages(report)
+        return
+    if services.settings.telegram_token is None or not send:
+        typer.echo("消息已在发送队列中，将由运行中的机器人（kpibot run）发出。")
+        return
+    result = asyncio.run(_send_now(services, rectification))
+    typer.echo(
+        f"已发送 {result.sent} 条，失败 {result.failed} 条，"
+        f"对方已屏蔽 {result.blocked} 条，稍后重试 {result.retried} 条。"
+    )
+
+
+@app.command("list")
+def list_command(
+    ctx: typer.Context,
+    month: MonthOption,
+    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False,
+    today: TodayOption = None,
+) -> None:
+    """The office's digest of a month: delivery, acknowledgement, measures, overdue."""
+    services = services_of(ctx)
+    rectification = _rectification(services, today)
+    with reported_errors():
+        try:
+            digest = rectification.digest(rectification.parse_month(month))
+        except NoticeError as exc:
+            fail(str(exc))
+    if as_json:
+        typer.echo(json.dumps(digest.as_json(), ensure_ascii=False, indent=2))
+    else:
+        typer.echo(rectification.digest_plain(digest))

@@ -1,0 +1,303 @@
+"""Exactly once: notices per unit and month, outbox rows claimed by one sender at a time,
+a crashed run or sender resumed, blocked users and flood control handled."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from datetime import timedelta
+from typing import cast
+
+import pytest
+from sqlalchemy import func
+from sqlmodel import Session, select
+from telegram import Bot
+from telegram.ext import ExtBot
+
+from bot.rectification import Rectification
+from bot.services import Services
+from bot.telegram.notices import OutboxSender, SendLimiter
+from db import notices_store
+from db.models import Notice, NoticeDelivery, NoticeRun, utcnow
+from db.notices_store import DeliveryKind
+from db.session import make_engine
+from tests.fake_bot_api import FakeBotApi
+from tests.notices_helpers import (
+    LIAISON2_NB03,
+    LIAISON_GS01,
+    LIAISON_NB03,
+    MONTH,
+    Clock,
+    Crash,
+    FakeBot,
+    notice_settings,
+    seed_month,
+    statuses,
+)
+from tests.telegram_helpers import TOKEN
+
+
+def _counts(services: Services) -> tuple[int, int, int]:
+    with Session(services.engine) as session:
+        return (
+            session.exec(select(func.count()).select_from(Notice)).one(),
+            session.exec(select(func.count()).select_from(NoticeDelivery)).one(),
+            session.exec(select(func.count()).select_from(NoticeRun)).one(),
+        )
+
+
+@pytest.fixture
+def services(database_url: str) -> Services:
+    services = Services(notice_settings(database_url))
+    seed_month(services)
+    return services
+
+
+def test_a_month_run_twice_creates_every_notice_once(services: Services) -> None:
+    rectification = Rectification(services, now=Clock())
+    first = rectification.run_month(MONTH, source="test")
+    assert {n.unit_code for n in first.notices} == {"NB03", "GS01"}
+    assert all(n.created for n in first.notices)
+    assert len(first.queued) == 4  # three liaisons and the office chat
+    second = rectification.run_month(MONTH, source="test")
+    assert not any(n.created for n in second.notices)
+    assert second.queued == []
+    assert _counts(services) == (2, 4, 1)
+    services.close()
+
+
+def test_the_database_refuses_a_second_notice_for_a_unit_and_month(services: Services) -> None:
+    Rectification(services, now=Clock()).run_month(MONTH, source="test")
+    with Session(services.engine) as session:
+        existing = session.exec(select(Notice)).first()
+        assert existing is not None
+        duplicate = Notice(**existing.model_dump(exclude={"id"}))
+        session.add(duplicate)
+        with pytest.raises(Exception, match=r"(?i)unique"):
+            session.flush()
+    services.close()
+
+
+def test_a_dry_run_writes_nothing(services: Services) -> None:
+    report = Rectification(services, now=Clock()).run_month(MONTH, source="test", dry_run=True)
+    assert len(report.notices) == 2
+    assert len(report.queued) == 4
+    assert _counts(services) == (0, 0, 0)
+    services.close()
+
+
+def test_a_run_that_crashes_midway_leaves_nothing_half_done(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rectification = Rectification(services, now=Clock())
+    real_enqueue = notices_store.enqueue
+    calls = 0
+
+    def crashing_enqueue(**kwargs: object) -> bool:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise Crash
+        return real_enqueue(**kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(notices_store, "enqueue", crashing_enqueue)
+    with pytest.raises(Crash):
+        rectification.run_month(MONTH, source="test")
+    assert _counts(services) == (0, 0, 0)
+    monkeypatch.setattr(notices_store, "enqueue", real_enqueue)
+    rectification.run_month(MONTH, source="test")
+    assert _counts(services) == (2, 4, 1)
+    services.close()
+
+
+def test_every_liaison_gets_the_notice_with_buttons(services: Services) -> None:
+    clock = Clock()
+    Rectification(services, now=clock).run_month(MONTH, source="test")
+    bot = FakeBot()
+    report = asyncio.run(
+        OutboxSender(cast(Bot, bot), services.engine, services.settings, now=clock).drain()
+    )
+    assert report.sent == 4
+    assert sorted(bot.chats()[:3]) == sorted([LIAISON_GS01, LIAISON_NB03, LIAISON2_NB03])
+    markup = bot.sent[0][2]
+    labels = [b.text for row in markup.inline_keyboard for b in row]
+    assert labels == ["已阅", "报送整改措施"]
+    assert set(statuses(services).values()) == {"sent"}
+    services.close()
+
+
+def _fill_outbox(services: Services, count: int) -> None:
+    now = utcnow()
+    with services.session() as session:
+        for number in range(count):
+            notices_store.enqueue(
+                session=session,
+                dedup_key=f"test:{number}",
+                kind=DeliveryKind.NOTICE,
+                month=MONTH.code,
+                chat_id=10_000 + number,
+                text=f"通报 {number}",
+                now=now,
+            )
+
+
+def test_two_concurrent_senders_never_send_a_row_twice(database_url: str) -> None:
+    services = Services(notice_settings(database_url, send_rate_per_second=30))
+    seed_month(services, liaisons=False)
+    _fill_outbox(services, 120)
+    bots = [FakeBot(), FakeBot()]
+    barrier = threading.Barrier(2)
+
+    def sender(bot: FakeBot, name: str) -> None:
+        engine = make_engine(database_url)  # its own connections, as another process would
+        outbox = OutboxSender(
+            cast(Bot, bot),
+            engine,
+            services.settings,
+            worker=name,
+            batch=7,
+            limiter=SendLimiter(1000, 0.0),
+        )
+        barrier.wait()
+        asyncio.run(outbox.drain())
+        engine.dispose()
+
+    threads = [
+        threading.Thread(target=sender, args=(bot, f"worker-{i}")) for i, bot in enumerate(bots)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    chats = bots[0].chats() + bots[1].chats()
+    assert sorted(chats) == [10_000 + n for n in range(120)]  # all sent, none twice
+    assert bots[0].sent
+    assert bots[1].sent
+    assert set(statuses(services).values()) == {"sent"}
+    services.close()
+
+
+def test_a_sender_that_crashes_is_resumed_without_loss_or_repeat(database_url: str) -> None:
+    services = Services(notice_settings(database_url, send_lease_seconds=30))
+    seed_month(services, liaisons=False)
+    _fill_outbox(services, 40)
+    clock = Clock(utcnow())
+    crashing = FakeBot(crash_after=15)
+    first = OutboxSender(
+        cast(Bot, crashing), services.engine, services.settings, worker="a", now=clock, batch=10
+    )
+    with pytest.raises(BaseExceptionGroup) as raised:
+        asyncio.run(first.drain())
+    assert raised.group_contains(Crash)
+    assert len(crashing.sent) == 15
+    # A new process right away finds the crashed sender's rows still leased…
+    resumed = FakeBot()
+    second = OutboxSender(
+        cast(Bot, resumed), services.engine, services.settings, worker="b", now=clock, batch=10
+    )
+    asyncio.run(second.drain())
+    leased = [c for c, s in statuses(services).items() if s == "sending"]
+    assert leased  # the crashed batch waits for its lease to run out
+    # …and sends them once the lease has expired.
+    clock.now += timedelta(seconds=31)
+    asyncio.run(second.drain())
+    chats = crashing.chats() + resumed.chats()
+    assert sorted(chats) == [10_000 + n for n in range(40)]
+    assert set(statuses(services).values()) == {"sent"}
+    services.close()
+
+
+def test_network_failures_back_off_then_give_up(database_url: str) -> None:
+    from telegram.error import NetworkError
+
+    services = Services(notice_settings(database_url, send_max_attempts=3))
+    seed_month(services, liaisons=False)
+    _fill_outbox(services, 2)
+    bot = FakeBot(
+        errors={
+            10_000: [NetworkError("down"), NetworkError("down")],  # third try succeeds
+            10_001: [NetworkError("down")] * 3,  # never succeeds
+        }
+    )
+    sender = OutboxSender(cast(Bot, bot), services.engine, services.settings)
+    report = asyncio.run(sender.drain(wait_for_retries=5))
+    assert bot.chats() == [10_000]
+    assert (report.sent, report.failed, report.retried) == (1, 1, 4)
+    assert statuses(services) == {10_000: "sent", 10_001: "failed"}
+    services.close()
+
+
+# ---------------------------------------------------------------- through a loopback Bot API
+
+
+def _loopback_bot(api: FakeBotApi) -> ExtBot[None]:
+    return ExtBot(TOKEN, base_url=api.base_url)
+
+
+def test_a_blocked_liaison_is_marked_and_does_not_stop_the_others(services: Services) -> None:
+    Rectification(services, now=Clock(utcnow())).run_month(MONTH, source="test")
+    with FakeBotApi() as api:
+        api.block(LIAISON_NB03)
+
+        async def run() -> None:
+            bot = _loopback_bot(api)
+            async with bot:
+                report = await OutboxSender(bot, services.engine, services.settings).drain()
+            assert (report.sent, report.blocked) == (3, 1)
+
+        asyncio.run(run())
+        assert len(api.sent_to(LIAISON2_NB03)) == 1
+        assert len(api.sent_to(LIAISON_GS01)) == 1
+    assert statuses(services)[LIAISON_NB03] == "blocked"
+    digest = Rectification(services, now=Clock(utcnow())).digest(MONTH)
+    nb03 = next(line for line in digest.lines if line.unit_code == "NB03")
+    assert {r.chat_id: r.label for r in nb03.recipients} == {
+        LIAISON_NB03: "已屏蔽机器人",
+        LIAISON2_NB03: "已送达",
+    }
+    services.close()
+
+
+def test_flood_control_is_honoured_then_the_message_goes_out(services: Services) -> None:
+    Rectification(services, now=Clock(utcnow())).run_month(MONTH, source="test")
+    with FakeBotApi() as api:
+        api.flood(LIAISON_GS01, retry_after=1)
+
+        async def run() -> None:
+            bot = _loopback_bot(api)
+            async with bot:
+                report = await OutboxSender(bot, services.engine, services.settings).drain(
+                    wait_for_retries=10
+                )
+            assert (report.sent, report.retried) == (4, 1)
+
+        asyncio.run(run())
+        tries = [t for t, chat in api.attempts if chat == LIAISON_GS01]
+        assert len(tries) == 2
+        assert tries[1] - tries[0] >= 1.0  # retry_after waited out
+        assert len(api.sent_to(LIAISON_GS01)) == 1
+    assert set(statuses(services).values()) == {"sent"}
+    services.close()
+
+
+def test_the_limiter_spaces_sends_per_chat_and_overall() -> None:
+    async def run() -> tuple[list[float], list[float]]:
+        limiter = SendLimiter(rate=20, per_chat=0.2)
+        one_chat: list[float] = []
+        many: list[float] = []
+        start = time.monotonic()
+        for _ in range(3):
+            await limiter.acquire(1)
+            one_chat.append(time.monotonic() - start)
+        limiter = SendLimiter(rate=20, per_chat=1.0)
+        start = time.monotonic()
+        for chat in range(10):
+            await limiter.acquire(chat)
+            many.append(time.monotonic() - start)
+        return one_chat, many
+
+    one_chat, many = asyncio.run(run())
+    assert one_chat[2] - one_chat[0] >= 0.39  # one chat: 0.2 s apart
+    assert many[-1] >= 0.44  # ten chats at 20/s: 0.05 s apart
+    assert many[-1] < 1.0
