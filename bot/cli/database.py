@@ -11,7 +11,7 @@ from db.session import make_engine
 app = typer.Typer(help="数据库结构管理", no_args_is_help=True)
 
 
-@app.command("upgrade")
+@app.command("upgrade", help="把数据库结构升级到最新版本")
 def upgrade_command(ctx: typer.Context) -> None:
     """Bring the database schema to the newest version."""
     engine = make_engine(services_of(ctx).settings.database_url)
@@ -29,7 +29,7 @@ def upgrade_command(ctx: typer.Context) -> None:
         typer.echo(f"数据库结构已升级：{before or '空库'} → {after}")
 
 
-@app.command("current")
+@app.command("current", help="查看数据库结构版本及本程序所需版本")
 def current_command(ctx: typer.Context) -> None:
     """Show the schema version of the database and the one this release needs."""
     engine = make_engine(services_of(ctx).settings.database_url)

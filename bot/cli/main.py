@@ -24,6 +24,7 @@ app = typer.Typer(
     help="kpibot：绩效考评助手（指标问答、积分排名、整改通报）",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    add_completion=False,
 )
 
 
@@ -90,7 +91,7 @@ def open_console(services: Services, as_text: str | None) -> None:
     ).run()
 
 
-@app.command("chat")
+@app.command("chat", help="在终端打开对话（可用 --as 指定身份）")
 def chat_command(ctx: typer.Context, as_: AsOption = None) -> None:
     """Open the console chat on the current database (as anyone, or as a role)."""
     services = services_of(ctx)
@@ -98,7 +99,7 @@ def chat_command(ctx: typer.Context, as_: AsOption = None) -> None:
         open_console(services, as_)
 
 
-@app.command("demo")
+@app.command("demo", help="载入示例数据（如尚未载入）并打开终端对话")
 def demo_command(ctx: typer.Context, as_: AsOption = "admin") -> None:
     """Set up the sample data (if missing) and open the console chat on it."""
     services = services_of(ctx)
@@ -115,18 +116,24 @@ def demo_command(ctx: typer.Context, as_: AsOption = "admin") -> None:
         open_console(services, as_)
 
 
-app.command("ask")(questions.ask_command)
+app.command("ask", help="查询指标含义：打印指标卡、候选项或“未覆盖”提示；无参数时逐行读取标准输入")(
+    questions.ask_command
+)
 app.add_typer(rulebook.app, name="rulebook")
 app.add_typer(database.app, name="db")
 app.add_typer(questions.report_app, name="report")
 app.add_typer(users.app, name="users")
-app.command("run")(telegram_bot.run_command)
+app.command("run", help="运行 Telegram 机器人（默认长轮询；配置 KPIBOT_WEBHOOK_URL 时用 webhook）")(
+    telegram_bot.run_command
+)
 app.add_typer(scoring.units_app, name="units")
 app.add_typer(scoring.ledger_app, name="ledger")
 app.add_typer(scoring.reviews_app, name="reviews")
-app.command("rank")(scoring.rank_command)
-app.command("score")(scoring.score_command)
-app.command("remind")(notices_cli.remind_command)
+app.command("rank", help="按月、季、半年或年度在各分组内排名")(scoring.rank_command)
+app.command("score", help="查看单位得分明细：各指标、背后的台账记录、名次与差距")(
+    scoring.score_command
+)
+app.command("remind", help="发布某月整改通报给末位单位的绩效联络员")(notices_cli.remind_command)
 app.add_typer(notices_cli.app, name="notices")
 
 

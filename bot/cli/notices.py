@@ -129,7 +129,7 @@ def remind_command(
     )
 
 
-@app.command("list")
+@app.command("list", help="查看某月整改通报汇总：送达、已阅、整改措施、逾期")
 def list_command(
     ctx: typer.Context,
     month: MonthOption,

@@ -74,7 +74,7 @@ def ask_command(
         out.flush()
 
 
-@report_app.command("unanswered")
+@report_app.command("unanswered", help="列出未能直接回答的问题，相似问题归组、按次数排序")
 def unanswered_command(
     ctx: typer.Context,
     limit: Annotated[int, typer.Option("--limit", min=1, help="最多列出多少组")] = 30,

@@ -19,7 +19,7 @@ FaqOption = Annotated[
 ]
 
 
-@app.command("check")
+@app.command("check", help="校验细则文件（YAML、CSV、XLSX），不写入数据库")
 def check_command(file: FileArg, faq: FaqOption = None) -> None:
     """Validate a rulebook file without touching the database."""
     with reported_errors():
@@ -31,7 +31,7 @@ def check_command(file: FileArg, faq: FaqOption = None) -> None:
     typer.echo(f"{file.name}：校验通过，共 {len(rulebook.indicators)} 项指标（{summary}）。")
 
 
-@app.command("import")
+@app.command("import", help="校验并导入细则；新版本中没有的指标停用而不删除")
 def import_command(
     ctx: typer.Context,
     file: FileArg,
@@ -59,7 +59,7 @@ def import_command(
         typer.echo(f"重新启用：{'、'.join(result.reactivated)}")
 
 
-@app.command("export")
+@app.command("export", help="把当前细则导出为 YAML 或 XLSX")
 def export_command(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="导出为 .yaml 或 .xlsx")],

@@ -91,7 +91,7 @@ def _echo_json(data: Any) -> None:
 # ---------------------------------------------------------------- units
 
 
-@units_app.command("import")
+@units_app.command("import", help="导入考核对象（编码、名称、分组），已有的更新")
 def units_import_command(ctx: typer.Context, file: FileArg) -> None:
     """Add or update units from a file (编码/code, 名称/name, 分组/group)."""
     services = services_of(ctx)
@@ -103,7 +103,7 @@ def units_import_command(ctx: typer.Context, file: FileArg) -> None:
     )
 
 
-@units_app.command("list")
+@units_app.command("list", help="列出考核对象")
 def units_list_command(
     ctx: typer.Context,
     group: Annotated[str | None, typer.Option("--group", "-g", help="只看某一分组")] = None,
@@ -127,7 +127,7 @@ def units_list_command(
 # ---------------------------------------------------------------- ledger
 
 
-@ledger_app.command("import")
+@ledger_app.command("import", help="导入积分台账；编号已导入过的行跳过，不重复计分")
 def ledger_import_command(
     ctx: typer.Context, file: FileArg, by: ByOption = "cli", today: TodayOption = None
 ) -> None:
@@ -158,7 +158,7 @@ def _describe(view: EntryView, services: Services) -> str:
     return f"{view.unit_code} · {view.indicator_code}{name} · {movement}（{view.entry_date}）"
 
 
-@ledger_app.command("add")
+@ledger_app.command("add", help="录入一条台账记录")
 def ledger_add_command(
     ctx: typer.Context,
     unit: Annotated[str, typer.Argument(help="单位编码或名称")],
@@ -189,7 +189,7 @@ def ledger_add_command(
     typer.echo(f"已记录第 {view.id} 条：{_describe(view, services)}。")
 
 
-@ledger_app.command("reverse")
+@ledger_app.command("reverse", help="冲正一条台账记录（原记录保留）")
 def ledger_reverse_command(
     ctx: typer.Context,
     entry_id: Annotated[int, typer.Argument(metavar="ENTRY", help="要冲正的台账记录编号")],
@@ -203,7 +203,7 @@ def ledger_reverse_command(
     typer.echo(f"已冲正第 {entry_id} 条：新增第 {view.id} 条 {_describe(view, services)}。")
 
 
-@ledger_app.command("list")
+@ledger_app.command("list", help="查看台账记录，最新的在前")
 def ledger_list_command(
     ctx: typer.Context,
     unit: Annotated[str | None, typer.Option("--unit", "-u", help="单位编码或名称")] = None,
@@ -251,7 +251,7 @@ def ledger_list_command(
 # ---------------------------------------------------------------- reviews
 
 
-@reviews_app.command("import")
+@reviews_app.command("import", help="导入年终评议得分（年度、单位、评议得分）")
 def reviews_import_command(ctx: typer.Context, file: FileArg, by: ByOption = "cli") -> None:
     """Record year-end review scores (年度/year, 单位/unit, 评议得分/score)."""
     services = services_of(ctx)

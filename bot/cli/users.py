@@ -14,10 +14,13 @@ from db.users_store import InviteError, Role
 app = typer.Typer(help="机器人用户与邀请码", no_args_is_help=True)
 
 
-@app.command("invite")
+@app.command("invite", help="生成一次性邀请码（最后一行只有邀请码）")
 def invite_command(
     ctx: typer.Context,
-    role: Annotated[Role, typer.Option("--role", help="staff | liaison | admin")],
+    role: Annotated[
+        Role,
+        typer.Option("--role", help="角色：staff（职工）、liaison（绩效联络员）或 admin（绩效办）"),
+    ],
     unit: Annotated[
         str | None, typer.Option("--unit", help="单位编码（staff/liaison 必填）")
     ] = None,
@@ -43,7 +46,7 @@ def invite_command(
         typer.echo(code)
 
 
-@app.command("list")
+@app.command("list", help="列出已绑定的机器人用户：ID、角色、单位")
 def list_command(ctx: typer.Context) -> None:
     """List bound users: Telegram id, role and unit."""
     services = services_of(ctx)
