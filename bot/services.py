@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date, datetime
 from functools import cached_property
 
 from sqlalchemy.engine import Engine
@@ -36,6 +37,10 @@ class Services:
             engine.dispose()  # a refused database must not keep connections open
             raise
         return engine
+
+    def today(self) -> date:
+        """Today's date where the bureau is (``KPIBOT_TIMEZONE``), not where the server is."""
+        return datetime.now(self.settings.zone).date()
 
     @cached_property
     def renderer(self) -> Renderer:

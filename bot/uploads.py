@@ -22,6 +22,7 @@ from knowledge.files import InputError, Problem, decode_text, map_headers, suffi
 from knowledge.rulebook_files import INDICATOR_COLUMNS, read_rulebook
 from scoring import entry
 from scoring.imports import LEDGER_COLUMNS, REVIEW_COLUMNS, UNIT_COLUMNS
+from scoring.rules import rules_from_rulebook
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # what the Bot API lets a bot download
 
@@ -138,6 +139,7 @@ class Uploads:
         with self.services.session() as session:
             if kind is UploadKind.RULEBOOK:
                 rulebook = read_rulebook(path)
+                rules_from_rulebook(rulebook.scoring, file=path.name)
                 done = rulebook_store.import_rulebook(
                     session=session, rulebook=rulebook, source=path.name, imported_by=by
                 )

@@ -85,8 +85,8 @@ def clean_cell(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, float):
-        text = repr(value)
-        return text[:-2] if text.endswith(".0") else text
+        # 15 significant digits: an Excel formula's 0.1 + 0.2 is the 0.3 its user sees
+        return format(value, ".15g")
     return str(value).strip()
 
 
@@ -242,8 +242,8 @@ def read_xlsx_tables(
     """Read several sheets of one workbook.
 
     Each spec is (accepted sheet names, columns, required columns, sheet required). A spec
-    whose first accepted name is ``"*"`` takes the first sheet. Missing optional sheets give
-    ``None``.
+    that accepts ``"*"`` falls back to the first sheet when no name matches. Missing optional
+    sheets give ``None``.
     """
     book = _open_workbook(data, file)
     try:
@@ -251,7 +251,7 @@ def read_xlsx_tables(
         result: list[Table | None] = []
         for accepted, columns, required, needed in sheets:
             chosen = next((n for n in names if n.strip() in accepted), None)
-            if chosen is None and accepted and accepted[0] == "*" and names:
+            if chosen is None and "*" in accepted and names:
                 chosen = names[0]
             if chosen is None:
                 if needed:

@@ -156,3 +156,17 @@ def test_foreign_database_is_not_touched(tmp_path: Path) -> None:
     run = kpibot(url, "ask", "你好")
     assert run.code == 2
     assert "不是 kpibot 的库" in run.err
+
+
+def test_a_bad_scoring_block_is_refused_at_check_and_import(
+    database_url: str, tmp_path: Path
+) -> None:
+    assert kpibot(database_url, "db", "upgrade").code == 0
+    bad = tmp_path / "bad_scoring.yaml"
+    bad.write_text(SMALL + "scoring:\n  base: 一百\n  bottom_n: 两个\n", encoding="utf-8")
+    for command in ("check", "import"):
+        run = kpibot(database_url, "rulebook", command, str(bad))
+        assert run.code == 1, command
+        assert "bad_scoring.yaml 字段“scoring.base”" in run.err
+        assert "字段“scoring.bottom_n”" in run.err
+    assert counts(database_url) == (0, 0, 0)

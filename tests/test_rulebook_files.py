@@ -289,3 +289,15 @@ def test_exported_xlsx_has_the_contract_headers() -> None:
     header = next(book["指标"].iter_rows(values_only=True))
     assert list(header) == HEADERS
     assert next(book["问答"].iter_rows(values_only=True)) == ("编码", "问题", "答案")
+
+
+def test_xlsx_formula_floats_read_as_what_excel_shows(tmp_path: Path) -> None:
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["编码", "名称", "类型", "分值", "上限"])
+    sheet.append(["JF-09", "党建工作品牌创建", "加分项", 0.1 + 0.2, 3.0])
+    path = tmp_path / "floats.xlsx"
+    book.save(path)
+    (indicator,) = read_rulebook(path).indicators
+    assert indicator.points == Decimal("0.3")
+    assert indicator.cap == Decimal(3)

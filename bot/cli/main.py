@@ -84,9 +84,9 @@ def open_console(services: Services, as_text: str | None) -> None:
         fail(str(exc))
     ConsoleChat(
         Conversation(services, channel="console"),
-        scoreboard=Scoreboard(services),
+        scoreboard=Scoreboard(services, today=services.today),
         membership=membership,
-        uploads=Uploads(services),
+        uploads=Uploads(services, today=services.today),
         caller=caller,
     ).run()
 

@@ -10,6 +10,7 @@ import typer
 from bot.cli.context import reported_errors, services_of
 from db import rulebook_store
 from knowledge.rulebook_files import read_rulebook, write_rulebook
+from scoring.rules import rules_from_rulebook
 
 app = typer.Typer(help="考评指标细则：校验、导入、导出", no_args_is_help=True)
 
@@ -24,6 +25,7 @@ def check_command(file: FileArg, faq: FaqOption = None) -> None:
     """Validate a rulebook file without touching the database."""
     with reported_errors():
         rulebook = read_rulebook(file, faq_path=faq)
+        rules_from_rulebook(rulebook.scoring, file=file.name)
     counts: dict[str, int] = {}
     for item in rulebook.indicators:
         counts[item.type.value] = counts.get(item.type.value, 0) + 1
@@ -42,6 +44,7 @@ def import_command(
     services = services_of(ctx)
     with reported_errors():
         rulebook = read_rulebook(file, faq_path=faq)
+        rules_from_rulebook(rulebook.scoring, file=file.name)
         with services.session() as session:
             result = rulebook_store.import_rulebook(
                 session=session, rulebook=rulebook, source=file.name, imported_by=by

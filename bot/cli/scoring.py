@@ -49,8 +49,8 @@ DIRECTION = {
 }
 
 
-def _today(value: datetime | None) -> date:
-    return value.date() if value is not None else date.today()
+def _today(value: datetime | None, services: Services) -> date:
+    return value.date() if value is not None else services.today()
 
 
 @contextmanager
@@ -134,7 +134,9 @@ def ledger_import_command(
     """Append a ledger file; rows whose 编号 is already recorded are skipped, not counted twice."""
     services = services_of(ctx)
     with scoring_errors(), services.session() as session:
-        result = entry.import_ledger(session=session, path=file, entered_by=by, today=_today(today))
+        result = entry.import_ledger(
+            session=session, path=file, entered_by=by, today=_today(today, services)
+        )
     message = f"已导入 {file.name}：共 {result.rows} 行，新增 {result.added} 条"
     if result.skipped_existing:
         sample = "、".join(result.skipped_sample)
@@ -174,7 +176,7 @@ def ledger_add_command(
 ) -> None:
     """Record one ledger entry."""
     services = services_of(ctx)
-    now = _today(today)
+    now = _today(today, services)
     with scoring_errors(), services.session() as session:
         view = entry.add_entry(
             session=session,
@@ -216,7 +218,7 @@ def ledger_list_command(
     """List ledger entries, newest first."""
     services = services_of(ctx)
     with scoring_errors(), services.session() as session:
-        span = _period(period, _today(today)) if period else None
+        span = _period(period, _today(today, services)) if period else None
         unit_code = indicator_code = None
         try:
             if unit:
@@ -311,7 +313,7 @@ def rank_command(
 ) -> None:
     """Rank units within their groups for a month, quarter, half-year or year."""
     services = services_of(ctx)
-    now = _today(today)
+    now = _today(today, services)
     with scoring_errors(), services.session() as session:
         ranking = queries.rank_period(
             session=session, period=_period(period, now), today=now, group=group
@@ -425,7 +427,7 @@ def score_command(
 ) -> None:
     """Explain one unit's score: every indicator, the entries behind it, its rank and gaps."""
     services = services_of(ctx)
-    now = _today(today)
+    now = _today(today, services)
     with scoring_errors(), services.session() as session:
         explanation = queries.explain_unit(
             session=session, unit=unit, period=_period(period, now), today=now
@@ -441,7 +443,7 @@ def score_command(
 
 def ensure_demo_scores(services: Services, today: date | None = None) -> str | None:
     """Seed the demo units, ledger and reviews when the database has no units."""
-    now = today or date.today()
+    now = today or services.today()
     with services.session() as session:
         if scoring_store.count_units(session=session):
             return None
