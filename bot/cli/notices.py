@@ -56,7 +56,8 @@ def _print_report(report: RunReport) -> None:
             who = "、".join(str(chat) for chat in notice.recipients)
             typer.echo(f"{head} → 绩效联络员 {who}")
         else:
-            typer.echo(f"{head} → ⚠ 未绑定绩效联络员，已报告绩效办")
+            reported = "将报告绩效办" if report.dry_run else "已报告绩效办"
+            typer.echo(f"{head} → ⚠ 未绑定绩效联络员，{reported}")
     if report.office_chats:
         typer.echo("绩效办接收：" + "、".join(str(c) for c in report.office_chats))
     else:
