@@ -10,6 +10,8 @@ Two stages over a catalogue prepared once:
    core (greetings stripped) with the candidates' names, aliases and FAQ questions, both as
    characters and as phonetic keys, which tolerates missing, extra and mistyped characters.
 
+The lexical part is the share of the question's evidence an indicator explains, with the
+denominator capped so a long, chatty message is judged on what it says about the rulebook.
 The final score blends both; thresholds calibrated on ``tests/data/questions.yaml`` decide
 between a confident answer, a "did you mean" with 2-5 candidates, and none. A confident
 wrong answer is the worst outcome, so "answer" also needs a clear margin over the runner-up.
@@ -74,9 +76,9 @@ class MatcherConfig:
     fuzzy_weight: float = 0.35
     faq_weight: float = 0.85
     pool: int = 40
-    answer_threshold: float = 40.0
-    answer_margin: float = 7.0
-    clarify_threshold: float = 38.0
+    answer_threshold: float = 64.0
+    answer_margin: float = 5.0
+    clarify_threshold: float = 50.0
     clarify_window: float = 18.0
     max_question_chars: int = 500
     # Field weights of the recall index: how strongly a bigram in that field speaks for it.
@@ -92,6 +94,7 @@ class MatcherConfig:
     phonetic_share: float = 0.5
     unknown_idf_share: float = 0.6
     partial_floor: float = 40.0
+    mass_cap: float = 22.0
 
 
 @dataclass(frozen=True)
@@ -205,7 +208,8 @@ class Matcher:
                     ids, weights = posting
                     scores[ids] += idf * weights
         if mass > 0:
-            scores /= mass
+            # Long messages are judged on the evidence they hold, not diluted by their chatter.
+            scores /= min(mass, config.mass_cap)
         return scores
 
     def _similarity(self, query: str, title: str, raw: float) -> float:
