@@ -19,7 +19,6 @@ from bot.render import html_to_plain
 from bot.scoreboard import Scoreboard
 from bot.telegram.commands import BUTTONS, BY_NAME, usage, visible_to
 from bot.uploads import Uploads
-from db import question_log
 from db.users_store import Role
 
 WELCOME = (
@@ -173,17 +172,8 @@ class ConsoleChat:
         assert self.scoreboard is not None, "scores need a scoreboard"
         return self.scoreboard
 
-    def _unit_and_period(self, args: list[str]) -> tuple[str | None, str | None]:
-        unit: str | None = None
-        if self.caller.is_admin and args:
-            try:
-                self._scoreboard().period(args[0])
-            except ValueError:
-                unit = args.pop(0)
-        return unit_in_view(self.caller, unit), " ".join(args) or None
-
     def _score(self, args: list[str], *, full: bool) -> None:
-        unit, period = self._unit_and_period(list(args))
+        unit, period = self._scoreboard().unit_and_period(self.caller, args)
         if unit is None:
             hint = "管理员请写明单位，" if self.caller.is_admin else ""
             self.say(hint + usage("why" if full else "score"))
@@ -209,16 +199,12 @@ class ConsoleChat:
             self.say(usage("add"))
             return
         token = secrets.token_hex(4)
-        self.pending_adds[token] = (args[0], args[1], args[2], " ".join(args[3:]))
-        html = self.conversation.renderer.html(
-            "confirm_add.html.j2",
-            unit=args[0],
-            indicator=args[1],
-            points=args[2],
-            note=" ".join(args[3:]),
-        )
+        unit, indicator, points, note = args[0], args[1], args[2], " ".join(args[3:])
+        self.pending_adds[token] = (unit, indicator, points, note)
         self.show(
-            Reply(html, (Button("确认录入", f"add:ok:{token}"), Button("取消", f"add:no:{token}")))
+            self._scoreboard().confirm_add(
+                unit=unit, indicator=indicator, points=points, note=note, token=token
+            )
         )
 
     def do_reverse(self, args: list[str]) -> None:
@@ -245,11 +231,7 @@ class ConsoleChat:
 
     def do_unanswered(self, args: list[str]) -> None:
         """/unanswered: the latest questions the bot could not answer."""
-        services = self.conversation.services
-        with services.session() as session:
-            rows = question_log.unanswered_questions(session=session)
-            recent = [(row.question, row.status) for row in rows[-20:]]
-        self.show(Reply(services.renderer.html("unanswered.html.j2", rows=recent)))
+        self.show(self.conversation.recent_unanswered())
 
     def import_file(self, args: list[str]) -> None:
         """/import PATH [CAPTION]: the console's way of sending a file."""

@@ -99,6 +99,13 @@ class Conversation:
             )
         )
 
+    def recent_unanswered(self, limit: int = 20) -> Reply:
+        """The latest questions the rulebook could not answer, for the office."""
+        with self.services.session() as session:
+            rows = question_log.latest_unanswered(session=session, limit=limit)
+            recent = [(row.question, row.status) for row in rows]
+        return Reply(self.renderer.html("unanswered.html.j2", rows=recent))
+
     def find(self, code: str) -> tuple[Indicator, bool] | None:
         """An indicator by code, live or retired."""
         with self.services.session() as session:

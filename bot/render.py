@@ -5,9 +5,12 @@ from __future__ import annotations
 import html
 import re
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from scoring.compute import round_half_up
 
 _TAG = re.compile(r"</?(b|i|u|code|pre|s)>")
 
@@ -18,6 +21,13 @@ def format_points(value: Decimal | None) -> str:
         return ""
     text = format(value.normalize(), "f")
     return text
+
+
+def format_score(value: Fraction | Decimal | None) -> str:
+    """An exact score rounded half-up to two decimals, without trailing zeros."""
+    if value is None:
+        return ""
+    return format_points(round_half_up(value))
 
 
 class Renderer:
@@ -33,6 +43,7 @@ class Renderer:
             keep_trailing_newline=False,
         )
         self.env.filters["points"] = format_points
+        self.env.filters["score"] = format_score
 
     def html(self, template: str, **context: Any) -> str:
         """The template rendered as Telegram-safe HTML."""

@@ -6,28 +6,20 @@ text, calls :mod:`scoring`, and renders replies with buttons.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date
-from decimal import Decimal
-from fractions import Fraction
 
+from bot.access import Caller, unit_in_view
 from bot.conversation import Button, Reply
-from bot.render import Renderer, format_points
+from bot.render import Renderer
 from bot.services import Services
 from knowledge.files import InputError
 from scoring import entry as ledger
-from scoring.compute import LIMIT_TEXT, round_half_up
+from scoring.compute import LIMIT_TEXT
 from scoring.periods import Period, parse_period
 from scoring.queries import ScoringError, explain_unit, rank_period
 
 DEFAULT_PERIOD = "本月"
-
-
-def format_score(value: Fraction | Decimal | None) -> str:
-    """An exact score rounded half-up to two decimals, without trailing zeros."""
-    if value is None:
-        return ""
-    return format_points(round_half_up(value))
 
 
 class Scoreboard:
@@ -36,7 +28,6 @@ class Scoreboard:
     def __init__(self, services: Services, *, today: Callable[[], date] = date.today) -> None:
         self.services = services
         self.today = today
-        self.renderer.env.filters.setdefault("score", format_score)
 
     @property
     def renderer(self) -> Renderer:
@@ -46,6 +37,31 @@ class Scoreboard:
     def period(self, text: str | None) -> Period:
         """The period a user wrote (the current month when they wrote none)."""
         return parse_period(text or DEFAULT_PERIOD, today=self.today())
+
+    def unit_and_period(self, caller: Caller, args: Sequence[str]) -> tuple[str | None, str | None]:
+        """An admin may name a unit first (``/score NB01 2026-03``); others only a period.
+
+        The unit is None when the caller may not see the one asked for.
+        """
+        rest = list(args)
+        unit: str | None = None
+        if caller.is_admin and rest:
+            try:
+                self.period(rest[0])
+            except ValueError:
+                unit = rest.pop(0)
+        return unit_in_view(caller, unit), " ".join(rest) or None
+
+    def confirm_add(
+        self, *, unit: str, indicator: str, points: str, note: str, token: str
+    ) -> Reply:
+        """The entry as it would be recorded, with confirm and cancel choices."""
+        html = self.renderer.html(
+            "confirm_add.html.j2", unit=unit, indicator=indicator, points=points, note=note
+        )
+        return Reply(
+            html, (Button("✅ 确认录入", f"add:ok:{token}"), Button("取消", f"add:no:{token}"))
+        )
 
     def _problem(self, message: str) -> Reply:
         return Reply(self.renderer.html("problem.html.j2", message=message))

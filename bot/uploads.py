@@ -7,8 +7,6 @@ runs in one transaction, so a refused file changes nothing.
 
 from __future__ import annotations
 
-import csv
-import io
 import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date
@@ -18,7 +16,7 @@ from pathlib import Path, PurePath
 from bot.conversation import Reply
 from bot.services import Services
 from db import rulebook_store
-from knowledge.files import InputError, Problem, decode_text, map_headers, suffix_of
+from knowledge.files import InputError, Problem, header_row, map_headers, suffix_of
 from knowledge.rulebook_files import INDICATOR_COLUMNS, read_rulebook
 from scoring import entry
 from scoring.imports import LEDGER_COLUMNS, REVIEW_COLUMNS, UNIT_COLUMNS
@@ -52,33 +50,6 @@ HEADER_KINDS: tuple[tuple[UploadKind, Mapping[str, Iterable[str]], tuple[str, ..
 SUPPORTED = ("yaml", "yml", "csv", "xlsx")
 
 
-def _header_row(name: str, data: bytes) -> list[str]:
-    kind = suffix_of(Path(name))
-    if kind == "csv":
-        text = decode_text(data[:65536], name)
-        for row in csv.reader(io.StringIO(text)):
-            cells = [c.strip() for c in row]
-            if any(cells):
-                if len(cells) == 1:  # tab or semicolon separated
-                    cells = [c.strip() for c in cells[0].replace(";", "\t").split("\t")]
-                return cells
-        return []
-    from openpyxl import load_workbook
-
-    try:
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many unrelated types for a corrupt file
-        raise InputError([Problem(name, "不是有效的 XLSX 文件")]) from exc
-    try:
-        for row in book.worksheets[0].iter_rows(values_only=True):
-            cells = ["" if c is None else str(c).strip() for c in row]
-            if any(cells):
-                return cells
-        return []
-    finally:
-        book.close()
-
-
 def detect_kind(name: str, data: bytes, caption: str | None) -> UploadKind:
     """What the file is, from the caption or its content; InputError when it cannot tell."""
     kind = suffix_of(Path(name))
@@ -90,7 +61,7 @@ def detect_kind(name: str, data: bytes, caption: str | None) -> UploadKind:
             return upload_kind
     if kind in ("yaml", "yml"):
         return UploadKind.RULEBOOK
-    header = _header_row(name, data)
+    header = header_row(data, name)
     for upload_kind, columns, required in HEADER_KINDS:
         mapping, _ = map_headers(header, columns)
         if set(required) <= set(mapping.values()):

@@ -32,6 +32,12 @@ def log_unanswered(*, session: Session, results: Iterable[MatchResult], channel:
     return count
 
 
+def latest_unanswered(*, session: Session, limit: int) -> list[QuestionLog]:
+    """The ``limit`` most recent logged questions, oldest of them first."""
+    statement = select(QuestionLog).order_by(col(QuestionLog.id).desc()).limit(limit)
+    return list(reversed(session.exec(statement).all()))
+
+
 def unanswered_questions(
     *, session: Session, since: datetime | None = None, status: str | None = None
 ) -> list[QuestionLog]:

@@ -197,6 +197,36 @@ def _table_from_rows(
     return Table(file=file, sheet=sheet, rows=rows, columns=frozenset(mapping.values()))
 
 
+def _csv_reader(text: str) -> Any:
+    """A reader for comma, tab or semicolon separated text, the separator sniffed."""
+    try:
+        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(
+            text[:4096], delimiters=",\t;"
+        )
+    except csv.Error:
+        dialect = csv.excel
+    return csv.reader(io.StringIO(text, newline=""), dialect)
+
+
+def header_row(data: bytes, file: str) -> list[str]:
+    """The first non-empty row of a CSV, or of an XLSX's first sheet, as trimmed text."""
+    if suffix_of(Path(file)) == "csv":
+        for row in _csv_reader(decode_text(data, file)):
+            cells = [clean_cell(c) for c in row]
+            if any(cells):
+                return cells
+        return []
+    book = _open_workbook(data, file)
+    try:
+        for row in book.worksheets[0].iter_rows(values_only=True):
+            cells = [clean_cell(c) for c in row]
+            if any(cells):
+                return cells
+        return []
+    finally:
+        book.close()
+
+
 def read_csv_table(
     data: bytes,
     *,
@@ -205,23 +235,12 @@ def read_csv_table(
     required: Iterable[str],
 ) -> Table:
     """A CSV (comma, tab or semicolon separated, any supported encoding) as a table."""
-    text = decode_text(data, file)
-    sample = text[:4096]
-    try:
-        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(sample, delimiters=",\t;")
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.reader(io.StringIO(text, newline=""), dialect)
+    reader = _csv_reader(decode_text(data, file))
     try:
         numbered = [(reader.line_num, row) for row in reader]
     except csv.Error as exc:
         raise InputError([Problem(file, f"CSV 格式错误：{exc}", line=reader.line_num)]) from exc
     return _table_from_rows(numbered, file=file, sheet=None, columns=columns, required=required)
-
-
-def xlsx_sheet_names(data: bytes, file: str) -> list[str]:
-    """Sheet names of an XLSX workbook, refusing files that are not one."""
-    return list(_open_workbook(data, file).sheetnames)
 
 
 def _open_workbook(data: bytes, file: str) -> Any:

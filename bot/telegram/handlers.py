@@ -24,7 +24,7 @@ from bot.telegram.desk import caller_of, desk_of
 from bot.telegram.replies import answer_text, keyboard, send
 from bot.telegram.split import split_html
 from bot.uploads import MAX_UPLOAD_BYTES
-from db import question_log, users_store
+from db import users_store
 
 logger = logging.getLogger(__name__)
 
@@ -119,20 +119,6 @@ async def indicator(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await _respond(update, await desk.run(desk.conversation.card, context.args[0]))
 
 
-def _unit_and_period(
-    context: ContextTypes.DEFAULT_TYPE, caller: Caller
-) -> tuple[str | None, str | None]:
-    """An admin may name a unit first (``/score NB01 2026-03``); others only a period."""
-    args = list(context.args or [])
-    unit: str | None = None
-    if caller.is_admin and args:
-        try:
-            desk_of(context).scoreboard.period(args[0])
-        except ValueError:
-            unit = args.pop(0)
-    return unit_in_view(caller, unit), " ".join(args) or None
-
-
 async def score(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Show the unit's points, breakdown and rank for a period (this month by default)."""
     await _score(update, context, full=False)
@@ -146,7 +132,7 @@ async def why(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def _score(update: Update, context: ContextTypes.DEFAULT_TYPE, *, full: bool) -> None:
     desk = desk_of(context)
     caller = caller_of(context)
-    unit, period = _unit_and_period(context, caller)
+    unit, period = desk.scoreboard.unit_and_period(caller, context.args or [])
     if unit is None:
         name = "why" if full else "score"
         hint = "管理员请写明单位，" if caller.is_admin else ""
@@ -176,11 +162,10 @@ async def add(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         PENDING_ADDS, {}
     )
     pending[token] = (unit, indicator_code, points, note)
-    text = desk_of(context).services.renderer.html(
-        "confirm_add.html.j2", unit=unit, indicator=indicator_code, points=points, note=note
+    reply = desk_of(context).scoreboard.confirm_add(
+        unit=unit, indicator=indicator_code, points=points, note=note, token=token
     )
-    buttons = (Button("✅ 确认录入", f"add:ok:{token}"), Button("取消", f"add:no:{token}"))
-    await _respond(update, Reply(text, buttons))
+    await _respond(update, reply)
 
 
 async def reverse(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -213,18 +198,10 @@ async def invite(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await _respond(update, reply)
 
 
-def _recent_unanswered(desk_services: Any) -> list[tuple[str, str]]:
-    with desk_services.session() as session:
-        rows = question_log.unanswered_questions(session=session)
-        return [(row.question, row.status) for row in rows[-20:]]
-
-
 async def unanswered(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """List the latest questions the bot could not answer."""
     desk = desk_of(context)
-    rows = await desk.run(_recent_unanswered, desk.services)
-    text = desk.services.renderer.html("unanswered.html.j2", rows=rows)
-    await _respond(update, Reply(text))
+    await _respond(update, await desk.run(desk.conversation.recent_unanswered))
 
 
 async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

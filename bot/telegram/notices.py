@@ -243,23 +243,11 @@ class OutboxSender:
             report.retried += 1
         except Forbidden as exc:
             logger.info("chat %s blocked the bot: delivery %s marked blocked", job.chat_id, job.id)
-            await asyncio.to_thread(
-                self._record,
-                notices_store.mark_final,
-                delivery_id=job.id,
-                status=DeliveryStatus.BLOCKED,
-                error=str(exc),
-            )
+            await self._finish(job, DeliveryStatus.BLOCKED, exc)
             report.blocked += 1
         except BadRequest as exc:  # a request Telegram will never accept: no retry
             logger.warning("delivery %s refused by Telegram: %s", job.id, exc)
-            await asyncio.to_thread(
-                self._record,
-                notices_store.mark_final,
-                delivery_id=job.id,
-                status=DeliveryStatus.FAILED,
-                error=str(exc),
-            )
+            await self._finish(job, DeliveryStatus.FAILED, exc)
             report.failed += 1
         except (NetworkError, TelegramError, OSError) as exc:
             await self._failed_attempt(job, report, exc)
@@ -274,17 +262,21 @@ class OutboxSender:
                 report.lost += 1
                 logger.warning("delivery %s: lease lost before it was marked sent", job.id)
 
+    async def _finish(self, job: DeliveryJob, status: DeliveryStatus, exc: Exception) -> None:
+        """Record that a delivery will not be tried again, and why."""
+        await asyncio.to_thread(
+            self._record,
+            notices_store.mark_final,
+            delivery_id=job.id,
+            status=status,
+            error=str(exc),
+        )
+
     async def _failed_attempt(self, job: DeliveryJob, report: DrainReport, exc: Exception) -> None:
         attempts = job.attempts + 1
         if attempts >= self.settings.send_max_attempts:
             logger.warning("delivery %s failed after %d attempts: %s", job.id, attempts, exc)
-            await asyncio.to_thread(
-                self._record,
-                notices_store.mark_final,
-                delivery_id=job.id,
-                status=DeliveryStatus.FAILED,
-                error=str(exc),
-            )
+            await self._finish(job, DeliveryStatus.FAILED, exc)
             report.failed += 1
             return
         delay = self.settings.send_backoff_seconds * 2 ** (attempts - 1)
