@@ -228,6 +228,7 @@ class Matcher:
     def _fuzzy(
         self,
         core: str,
+        core_phon: str,
         candidates: Sequence[int],
         titles: list[_Title],
         by_doc: dict[int, list[int]],
@@ -235,7 +236,6 @@ class Matcher:
         keys = [k for doc in candidates for k in by_doc.get(doc, ())]
         if not keys or not core:
             return {}
-        core_phon = phonetic(core)
         choices = {k: titles[k].text for k in keys}
         phon_choices = {k: titles[k].phon for k in keys}
         best: dict[int, float] = {}
@@ -269,8 +269,9 @@ class Matcher:
         pool = min(config.pool, len(self.indicators))
         top = np.argpartition(-recall, pool - 1)[:pool] if pool < len(recall) else np.arange(pool)
         candidates = [int(d) for d in top if recall[d] > 0]
-        title_scores = self._fuzzy(core, candidates, self._titles, self._titles_by_doc)
-        faq_scores = self._fuzzy(core, candidates, self._faqs, self._faqs_by_doc)
+        core_phon = phonetic(core)
+        title_scores = self._fuzzy(core, core_phon, candidates, self._titles, self._titles_by_doc)
+        faq_scores = self._fuzzy(core, core_phon, candidates, self._faqs, self._faqs_by_doc)
         scored: list[tuple[int, float]] = []
         for doc in candidates:
             fuzzy = max(title_scores.get(doc, 0.0), faq_scores.get(doc, 0.0) * config.faq_weight)
