@@ -135,5 +135,5 @@ class Scoreboard:
 
     def _problems(self, exc: InputError) -> Reply:
         return Reply(
-            self.renderer.html("problems.html.j2", problems=[str(p) for p in exc.problems])
+            self.renderer.html("problems.html.j2", problems=exc.lines(), total=exc.total)
         )

@@ -100,8 +100,9 @@ class Uploads:
                 path.write_bytes(data)
                 summary = self._import(kind, path, by)
         except InputError as exc:
-            problems = [str(p) for p in exc.problems]
-            return Reply(renderer.html("problems.html.j2", problems=problems))
+            return Reply(
+                renderer.html("problems.html.j2", problems=exc.lines(), total=exc.total)
+            )
         return Reply(
             renderer.html("upload_done.html.j2", kind=kind.value, file=safe_name, summary=summary)
         )

@@ -12,11 +12,17 @@ import io
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from knowledge.numbers import excel_number_text
+
+# A ledger year of a million rows is a legitimate 50-60 MB CSV: the CLI takes it. Every
+# other file (rulebook, units, reviews) and every upload is held to MAX_INPUT_BYTES.
 MAX_FILE_BYTES = 256 * 1024 * 1024
+MAX_INPUT_BYTES = 10 * 1024 * 1024
+# Problems kept and listed per refused input; the rest are only counted ("另有 N 个问题").
+MAX_LISTED_PROBLEMS = 30
 
 
 @dataclass(frozen=True)
@@ -40,12 +46,60 @@ class Problem:
         return f"{where}：{self.message}"
 
 
-class InputError(Exception):
-    """An input was refused; carries every problem found, not just the first."""
+class Problems:
+    """The problems found in one input: the first few kept, all of them counted.
 
-    def __init__(self, problems: Sequence[Problem]) -> None:
-        self.problems = list(problems)
-        super().__init__("\n".join(str(p) for p in self.problems))
+    A two-million-row file of bad rows must neither hold millions of messages in memory
+    nor print them; people fix the first screenful and run again.
+    """
+
+    def __init__(self, limit: int = MAX_LISTED_PROBLEMS) -> None:
+        self.limit = limit
+        self.kept: list[Problem] = []
+        self.total = 0
+
+    def append(self, problem: Problem) -> None:
+        """Count a problem; keep it while fewer than ``limit`` are kept."""
+        self.total += 1
+        if len(self.kept) < self.limit:
+            self.kept.append(problem)
+
+    def extend(self, problems: Iterable[Problem]) -> None:
+        """Count several problems."""
+        for problem in problems:
+            self.append(problem)
+
+    def __len__(self) -> int:
+        return self.total
+
+    def __bool__(self) -> bool:
+        return self.total > 0
+
+
+class InputError(Exception):
+    """An input was refused; carries the problems found (the first few) and their count."""
+
+    def __init__(self, problems: Sequence[Problem] | Problems) -> None:
+        if isinstance(problems, Problems):
+            self.problems = list(problems.kept)
+            self.total = problems.total
+        else:
+            self.problems = list(problems)
+            self.total = len(self.problems)
+        super().__init__("\n".join(self.lines()))
+
+    @property
+    def omitted(self) -> int:
+        """How many problems were counted but not kept."""
+        return self.total - len(self.problems)
+
+    def lines(self, limit: int = MAX_LISTED_PROBLEMS) -> list[str]:
+        """The problems as text, at most ``limit`` of them and then "另有 N 个问题"."""
+        shown = [str(p) for p in self.problems[:limit]]
+        rest = self.total - len(shown)
+        if rest > 0:
+            shown.append(f"另有 {rest} 个问题未列出，请先改正以上问题后重新导入")
+        return shown
 
 
 def read_bytes(path: Path, *, limit: int = MAX_FILE_BYTES) -> bytes:
@@ -85,23 +139,8 @@ def clean_cell(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, float):
-        # 15 significant digits: an Excel formula's 0.1 + 0.2 is the 0.3 its user sees
-        return format(value, ".15g")
+        return excel_number_text(value)
     return str(value).strip()
-
-
-def parse_decimal(text: str) -> Decimal:
-    """An exact decimal from user text: full-width digits, thousands separators and '+' allowed."""
-    cleaned = unicodedata.normalize("NFKC", text).replace(",", "").replace(" ", "").strip()
-    if not cleaned:
-        raise ValueError("为空")
-    try:
-        value = Decimal(cleaned)
-    except InvalidOperation as exc:
-        raise ValueError(f"“{text}”不是数字") from exc
-    if not value.is_finite():
-        raise ValueError(f"“{text}”不是有限的数字")
-    return value
 
 
 @dataclass(frozen=True)

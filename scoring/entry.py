@@ -20,6 +20,7 @@ from db import scoring_store
 from db.models import LedgerEntry
 from db.scoring_store import NewEntry, UnitUpsert
 from knowledge.files import InputError, Problem
+from knowledge.numbers import NumberError, parse_points
 from scoring.compute import cents_of, decimal_of
 from scoring.imports import (
     CODE,
@@ -35,7 +36,6 @@ from scoring.imports import (
     Lookup,
     lookup_key,
     parse_ledger,
-    parse_points,
     parse_reviews,
     parse_units,
     paused_gc,
@@ -204,9 +204,9 @@ def add_entry(
         problems.append(Problem(ARGUMENTS, str(exc), field=INDICATOR))
     cents = 0
     try:
-        cents = cents_of(parse_points(str(points)))
-    except ValueError as exc:
-        problems.append(Problem(ARGUMENTS, str(exc), field=POINTS))
+        cents = cents_of(parse_points(points))
+    except NumberError as exc:
+        problems.append(Problem(ARGUMENTS, f"{POINTS}{exc}", field=POINTS))
     if entry_date > today:
         problems.append(Problem(ARGUMENTS, f"日期 {entry_date} 晚于今天，不能预先记分", field=DATE))
     elif entry_date < MIN_DATE:

@@ -19,15 +19,18 @@ from pathlib import Path
 
 from db.scoring_store import NewEntry, NewReview, UnitInfo
 from knowledge.files import (
+    MAX_FILE_BYTES,
+    MAX_INPUT_BYTES,
     InputError,
     Problem,
+    Problems,
     Table,
-    parse_decimal,
     read_bytes,
     read_csv_table,
     read_xlsx_tables,
     suffix_of,
 )
+from knowledge.numbers import NumberError, number_of, parse_points, parse_whole
 from knowledge.rulebook_files import CODE_PATTERN
 from scoring.compute import cents_of
 
@@ -61,12 +64,10 @@ UNIT_SHEETS = ("*", "单位", "考核对象", "units")
 LEDGER_SHEETS = ("*", "台账", "积分台账", "ledger")
 REVIEW_SHEETS = ("*", "评议", "年终评议", "reviews")
 
-MAX_POINTS = Decimal(1000)
 MAX_NOTE = 2000
 MAX_SHORT = 100
 MAX_SOURCE = 255
 MIN_DATE = date(2000, 1, 1)
-CENT = Decimal("0.01")
 
 _DATE_PATTERN = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
 _COMPACT_DATE = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
@@ -141,9 +142,10 @@ def read_table(
     columns: Mapping[str, Iterable[str]],
     required: Iterable[str],
     sheets: tuple[str, ...],
+    limit: int = MAX_INPUT_BYTES,
 ) -> Table:
     """A CSV or XLSX file (first or named sheet) as a table with canonical columns."""
-    data = read_bytes(path)
+    data = read_bytes(path, limit=limit)
     kind = suffix_of(path)
     if kind in ("csv", "txt", "tsv"):
         return read_csv_table(data, file=path.name, columns=columns, required=required)
@@ -180,27 +182,13 @@ def parse_date(text: str) -> date:
         raise ValueError(f"“{text}”不是有效日期（{month}月{day}日不存在）") from exc
 
 
-def parse_points(text: str, *, allow_negative: bool = True) -> Decimal:
-    """Points with at most two decimals, non-zero, at most 1000 in magnitude."""
-    value = parse_decimal(text)
-    if value == 0:
-        raise ValueError("分值不能为 0")
-    if value < 0 and not allow_negative:
-        raise ValueError("分值不能为负数")
-    if abs(value) > MAX_POINTS:
-        raise ValueError(f"“{text}”超出合理范围（绝对值最大 1000）")
-    if value != value.quantize(CENT):
-        raise ValueError(f"“{text}”超过两位小数")
-    return value
-
-
 # ---------------------------------------------------------------- units
 
 
 def parse_units(path: Path) -> list[UnitInfo]:
     """Units from a file (编码/code, 名称/name, 分组/group); refused whole on any problem."""
     table = read_table(path, columns=UNIT_COLUMNS, required=(CODE, NAME, GROUP), sheets=UNIT_SHEETS)
-    problems: list[Problem] = []
+    problems = Problems()
     units: list[UnitInfo] = []
     first_line: dict[str, int] = {}
     for row in table.rows:
@@ -273,9 +261,13 @@ def parse_ledger(
     the file name and the person to ``entered_by``.
     """
     table = read_table(
-        path, columns=LEDGER_COLUMNS, required=(DATE, UNIT, INDICATOR, POINTS), sheets=LEDGER_SHEETS
+        path,
+        columns=LEDGER_COLUMNS,
+        required=(DATE, UNIT, INDICATOR, POINTS),
+        sheets=LEDGER_SHEETS,
+        limit=MAX_FILE_BYTES,
     )
-    problems: list[Problem] = []
+    problems = Problems()
     entries: list[NewEntry] = []
     seen_ids: dict[str, int] = {}
     file = path.name
@@ -312,11 +304,9 @@ def parse_ledger(
         cents = amounts.get(raw_points)
         if cents is None:
             try:
-                if not raw_points:
-                    raise ValueError("分值为空")
                 cents = amounts[raw_points] = cents_of(parse_points(raw_points))
-            except ValueError as exc:
-                problem(str(exc), line, POINTS)
+            except NumberError as exc:
+                problem(f"{POINTS}{exc}", line, POINTS)
         note = values[NOTE] if has_note else ""
         source = (values[SOURCE] if has_source else "") or file
         who = (values[ENTERED_BY] if has_by else "") or entered_by
@@ -392,7 +382,7 @@ def parse_reviews(path: Path, *, units: Lookup, entered_by: str) -> list[NewRevi
     table = read_table(
         path, columns=REVIEW_COLUMNS, required=(YEAR, UNIT, SCORE), sheets=REVIEW_SHEETS
     )
-    problems: list[Problem] = []
+    problems = Problems()
     reviews: list[NewReview] = []
     first_line: dict[tuple[int, str], int] = {}
     cache: dict[str, str] = {}
@@ -403,22 +393,20 @@ def parse_reviews(path: Path, *, units: Lookup, entered_by: str) -> list[NewRevi
     for row in table.rows:
         before = len(problems)
         year: int | None = None
-        raw_year = unicodedata.normalize("NFKC", row.values[YEAR]).strip().rstrip("年度")
-        if not raw_year.isdigit() or not 2000 <= int(raw_year) <= 2100:
-            problem(f"年度“{row.values[YEAR]}”无效（应为 2000–2100 的年份）", row.line, YEAR)
-        else:
-            year = int(raw_year)
+        raw_year = row.values[YEAR].strip().removesuffix("年度").removesuffix("年")
+        try:
+            year = parse_whole(raw_year, low=2000, high=2100)
+        except NumberError as exc:
+            problem(f"{YEAR}{exc}", row.line, YEAR)
         unit_code = _resolve(row.values[UNIT], units, cache, problem, row.line, UNIT)
         cents = 0
         try:
-            score = parse_decimal(row.values[SCORE])
+            score = number_of(row.values[SCORE])
             if not Decimal(0) <= score <= Decimal(100):
-                raise ValueError(f"“{row.values[SCORE]}”超出 0–100")
-            if score != score.quantize(CENT):
-                raise ValueError(f"“{row.values[SCORE]}”超过两位小数")
+                raise NumberError(row.values[SCORE].strip(), "超出范围（应为 0–100）")
             cents = cents_of(score)
-        except ValueError as exc:
-            problem(f"评议得分{exc}" if str(exc) == "为空" else str(exc), row.line, SCORE)
+        except NumberError as exc:
+            problem(f"{SCORE}{exc}", row.line, SCORE)
         if year is not None and unit_code is not None:
             key = (year, unit_code)
             if key in first_line:

@@ -81,7 +81,7 @@ def test_failed_import_writes_nothing(database_url: str, tmp_path: Path) -> None
     assert run.code == 1
     assert run.err.splitlines() == [
         "发现 1 个问题，未写入任何数据：",
-        "  - bad.yaml 第11行 字段“points”：“abc”不是数字",
+        "  - bad.yaml 第11行 字段“points”：分值“abc”不是有效数字",
     ]
     assert counts(database_url) == (1, 48, 48)
 

@@ -182,8 +182,8 @@ def test_every_bad_row_is_listed_and_nothing_is_written(database_url: str, tmp_p
         "  - bad.csv 第4行 字段“日期”："
         "“昨天”不是有效日期（应如 2026-03-05、2026/3/5 或 2026年3月5日）",
         "  - bad.csv 第4行 字段“指标”：未知指标“ZZ-01”",
-        "  - bad.csv 第4行 字段“分值”：“abc”不是数字",
-        "  - bad.csv 第5行 字段“分值”：“0.125”超过两位小数",
+        "  - bad.csv 第4行 字段“分值”：分值“abc”不是有效数字",
+        "  - bad.csv 第5行 字段“分值”：分值“0.125”超过两位小数",
         "  - bad.csv 第5行 字段“编号”：编号“C1”在文件中重复（首次出现在第2行）",
         "  - bad.csv 第6行 字段“日期”：日期 2026-07-01 晚于今天，不能预先记分",
         "  - bad.csv 第6行 字段“分值”：分值不能为 0",
@@ -301,9 +301,9 @@ def test_bad_reviews_are_refused(database_url: str, tmp_path: Path) -> None:
     run = kpibot(database_url, "reviews", "import", str(write_csv(tmp_path / "r.csv", rows)))
     assert run.code == 1
     assert run.err.splitlines()[1:] == [
-        "  - r.csv 第2行 字段“年度”：年度“1999”无效（应为 2000–2100 的年份）",
-        "  - r.csv 第3行 字段“评议得分”：“100.5”超出 0–100",
-        "  - r.csv 第4行 字段“评议得分”：“abc”不是数字",
+        "  - r.csv 第2行 字段“年度”：年度“1999”超出范围（应为 2000–2100）",
+        "  - r.csv 第3行 字段“评议得分”：评议得分“100.5”超出范围（应为 0–100）",
+        "  - r.csv 第4行 字段“评议得分”：评议得分“abc”不是有效数字",
         "  - r.csv 第6行 字段“单位”：2026 年度“GS03”的评议重复（首次出现在第5行）",
     ]
     assert counts(database_url) == (5, 0, 0)

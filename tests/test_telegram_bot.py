@@ -415,7 +415,7 @@ async def test_broken_upload_lists_every_problem_and_changes_nothing(bot: Bot) -
     assert lines[1:] == [
         "· bad.csv 第2行 字段“日期”：“2026-13-01”不是有效日期（13月1日不存在）",
         "· bad.csv 第3行 字段“单位”：未知单位“NB77”",
-        "· bad.csv 第4行 字段“分值”：“abc”不是数字",
+        "· bad.csv 第4行 字段“分值”：分值“abc”不是有效数字",
     ]
 
     assert _ledger_count(bot) == before
