@@ -186,7 +186,7 @@ def test_every_bad_row_is_listed_and_nothing_is_written(database_url: str, tmp_p
         "  - bad.csv 第5行 字段“分值”：分值“0.125”超过两位小数",
         "  - bad.csv 第5行 字段“编号”：编号“C1”在文件中重复（首次出现在第2行）",
         "  - bad.csv 第6行 字段“日期”：日期 2026-07-01 晚于今天，不能预先记分",
-        "  - bad.csv 第6行 字段“分值”：分值不能为 0",
+        "  - bad.csv 第6行 字段“分值”：分值“0”不能为 0",
         "  - bad.csv 第7行 字段“日期”：日期为空",
         "  - bad.csv 第7行 字段“单位”：单位为空",
         "  - bad.csv 第7行 字段“指标”：指标为空",
