@@ -200,12 +200,12 @@ class ConsoleChat:
             return
         token = secrets.token_hex(4)
         unit, indicator, points, note = args[0], args[1], args[2], " ".join(args[3:])
-        self.pending_adds[token] = (unit, indicator, points, note)
-        self.show(
-            self._scoreboard().confirm_add(
-                unit=unit, indicator=indicator, points=points, note=note, token=token
-            )
+        reply = self._scoreboard().confirm_add(
+            unit=unit, indicator=indicator, points=points, note=note, token=token
         )
+        if reply.buttons:  # no buttons: the points were refused, nothing waits for a confirm
+            self.pending_adds[token] = (unit, indicator, points, note)
+        self.show(reply)
 
     def do_reverse(self, args: list[str]) -> None:
         """/reverse ENTRY REASON."""

@@ -55,9 +55,21 @@ class Scoreboard:
     def confirm_add(
         self, *, unit: str, indicator: str, points: str, note: str, token: str
     ) -> Reply:
-        """The entry as it would be recorded, with confirm and cancel choices."""
+        """The entry as it would be recorded, with confirm and cancel choices.
+
+        A bad number is refused here, before anyone is asked to confirm it; the reply then
+        has no buttons and the door keeps nothing pending.
+        """
+        try:
+            value = ledger.check_points(points)
+        except InputError as exc:
+            return self._problems(exc)
         html = self.renderer.html(
-            "confirm_add.html.j2", unit=unit, indicator=indicator, points=points, note=note
+            "confirm_add.html.j2",
+            unit=unit,
+            indicator=indicator,
+            points=format(value, "f"),
+            note=note,
         )
         return Reply(
             html, (Button("✅ 确认录入", f"add:ok:{token}"), Button("取消", f"add:no:{token}"))

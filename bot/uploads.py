@@ -133,6 +133,10 @@ class Uploads:
                 summary = f"共 {ledger.rows} 行，新增 {ledger.added} 条"
                 if ledger.skipped_existing:
                     summary += f"，跳过 {ledger.skipped_existing} 条（编号已导入过，不重复计分）"
+                if ledger.skipped_duplicates:
+                    summary += (
+                        f"，文件内重复 {ledger.skipped_duplicates} 行（编号与内容均相同）已跳过"
+                    )
             else:
                 reviews = entry.import_reviews(session=session, path=path, entered_by=by)
                 summary = (

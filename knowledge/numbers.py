@@ -47,7 +47,7 @@ def _diagnose(text: str, written: str) -> str:
     if text.strip("+-").lower() in _NOT_FINITE:
         return "不是有限的数字"
     if "," in text or "，" in text:
-        return "含有逗号，不是有效数字（小数请用小数点，如 1.5；不要用千分位）"
+        return "含有逗号，不是有效数字（小数请用小数点，如 1.5）"
     if "_" in text:
         return "含有下划线，不是有效数字"
     if any(c in _BLANKS for c in text):

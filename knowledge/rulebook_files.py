@@ -24,6 +24,7 @@ from knowledge.files import (
     Problem,
     Row,
     Table,
+    bounded,
     decode_text,
     read_bytes,
     read_csv_table,
@@ -43,6 +44,7 @@ from knowledge.rulebook import (
 )
 
 MAX_RULEBOOK_BYTES = MAX_INPUT_BYTES
+MAX_TABLE_ROWS = 10_000  # indicators or FAQ rows of a CSV/XLSX rulebook
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,31}$")
 ALIAS_SEPARATORS = re.compile(r"[、;；,，]")
 
@@ -287,7 +289,7 @@ def _read_yaml(data: bytes, file: str) -> Rulebook:
 
 def _table_records(table: Table) -> list[_Located]:
     records: list[_Located] = []
-    for row in table.rows:
+    for row in bounded(table, MAX_TABLE_ROWS):
         values: dict[str, Any] = {k: v for k, v in row.values.items() if k not in LEVEL_SPELLINGS}
         values["interpretations"] = [
             {"level": level.value, "text": row.values[level.value]}
@@ -306,7 +308,8 @@ def _attach_faq(records: list[_Located], faq: Table | None, problems: list[Probl
     if faq is None:
         return
     by_code: dict[str, list[dict[str, str]]] = {}
-    for row in faq.rows:
+    rows = list(bounded(faq, MAX_TABLE_ROWS))
+    for row in rows:
         code, q, a = row.values.get("code", ""), row.values.get("q", ""), row.values.get("a", "")
         for field, value in (("code", code), ("q", q), ("a", a)):
             if not value:
@@ -314,7 +317,7 @@ def _attach_faq(records: list[_Located], faq: Table | None, problems: list[Probl
         if code and q and a:
             by_code.setdefault(code, []).append({"q": q, "a": a})
     known = {_text(r.values.get("code")) for r in records}
-    for row in faq.rows:
+    for row in rows:
         code = row.values.get("code", "")
         if code and code not in known:
             problems.append(faq.problem(f"未知指标编码“{code}”", line=row.line, field="code"))

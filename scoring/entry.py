@@ -19,13 +19,14 @@ from sqlmodel import Session
 from db import scoring_store
 from db.models import LedgerEntry
 from db.scoring_store import NewEntry, UnitUpsert
-from knowledge.files import InputError, Problem
+from knowledge.files import InputError, Problem, Problems
 from knowledge.numbers import NumberError, parse_points
 from scoring.compute import cents_of, decimal_of
 from scoring.imports import (
     CODE,
     DATE,
     ENTERED_BY,
+    EXTERNAL_ID,
     INDICATOR,
     MAX_NOTE,
     MAX_SHORT,
@@ -33,6 +34,7 @@ from scoring.imports import (
     NOTE,
     POINTS,
     UNIT,
+    LedgerFile,
     Lookup,
     lookup_key,
     parse_ledger,
@@ -134,6 +136,7 @@ class LedgerImport:
     added: int
     skipped_existing: int  # the external id was already recorded: never counted twice
     skipped_sample: tuple[str, ...] = field(default_factory=tuple)
+    skipped_duplicates: int = 0  # rows repeated within the file (same 编号, same content)
 
 
 def import_ledger(*, session: Session, path: Path, entered_by: str, today: date) -> LedgerImport:
@@ -152,6 +155,8 @@ def _import_ledger(*, session: Session, path: Path, entered_by: str, today: date
     )
     ids = {e.external_id for e in parsed.entries if e.external_id is not None}
     existing = scoring_store.existing_external_ids(session=session, external_ids=ids)
+    if existing:
+        _refuse_changed_reimports(session, parsed, existing)
     fresh = (
         [e for e in parsed.entries if e.external_id not in existing] if existing else parsed.entries
     )
@@ -163,11 +168,35 @@ def _import_ledger(*, session: Session, path: Path, entered_by: str, today: date
         ) from exc
     return LedgerImport(
         file=parsed.file,
-        rows=len(parsed.entries),
+        rows=len(parsed.entries) + parsed.duplicates,
         added=added,
         skipped_existing=len(parsed.entries) - added,
         skipped_sample=tuple(sorted(existing)[:SKIPPED_SAMPLE]),
+        skipped_duplicates=parsed.duplicates,
     )
+
+
+def _refuse_changed_reimports(session: Session, parsed: LedgerFile, existing: set[str]) -> None:
+    """A recorded 编号 brought again with other content is a conflict, never a silent skip."""
+    recorded = scoring_store.recorded_by_external_id(session=session, external_ids=existing)
+    problems = Problems()
+    for entry, line in zip(parsed.entries, parsed.lines, strict=True):
+        stored = recorded.get(entry.external_id or "")
+        if stored is None or (stored[1:5] == entry[:4] and stored.note == entry.note):
+            continue
+        points = decimal_of(stored.points_cents)
+        problems.append(
+            Problem(
+                parsed.file,
+                f"编号“{entry.external_id}”已记入第 {stored.entry_id} 条台账（{stored.entry_date} "
+                f"{stored.unit_code} {stored.indicator_code} {points} 分），"
+                "本行内容不同；台账只追加不修改，如需更正请冲正原记录后用新编号录入",
+                line=line,
+                field=EXTERNAL_ID,
+            )
+        )
+    if problems:
+        raise InputError(problems)
 
 
 def _text_problems(note: str, entered_by: str, problems: list[Problem]) -> None:
@@ -177,6 +206,14 @@ def _text_problems(note: str, entered_by: str, problems: list[Problem]) -> None:
         problems.append(Problem(ARGUMENTS, "录入人为空", field=ENTERED_BY))
     elif len(entered_by) > MAX_SHORT:
         problems.append(Problem(ARGUMENTS, f"录入人过长（最多 {MAX_SHORT} 字）", field=ENTERED_BY))
+
+
+def check_points(points: str | Decimal) -> Decimal:
+    """The points of a single entry, parsed strictly; refused before anyone confirms them."""
+    try:
+        return parse_points(points)
+    except NumberError as exc:
+        raise InputError([Problem(ARGUMENTS, f"{POINTS}{exc}", field=POINTS)]) from exc
 
 
 def add_entry(
@@ -204,9 +241,9 @@ def add_entry(
         problems.append(Problem(ARGUMENTS, str(exc), field=INDICATOR))
     cents = 0
     try:
-        cents = cents_of(parse_points(points))
-    except NumberError as exc:
-        problems.append(Problem(ARGUMENTS, f"{POINTS}{exc}", field=POINTS))
+        cents = cents_of(check_points(points))
+    except InputError as exc:
+        problems.extend(exc.problems)
     if entry_date > today:
         problems.append(Problem(ARGUMENTS, f"日期 {entry_date} 晚于今天，不能预先记分", field=DATE))
     elif entry_date < MIN_DATE:

