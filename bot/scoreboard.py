@@ -147,5 +147,5 @@ class Scoreboard:
 
     def _problems(self, exc: InputError) -> Reply:
         return Reply(
-            self.renderer.html("problems.html.j2", problems=exc.lines(), total=exc.total)
+            self.renderer.html("problems.html.j2", problems=exc.lines(), headline=exc.headline)
         )

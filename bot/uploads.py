@@ -101,7 +101,7 @@ class Uploads:
                 summary = self._import(kind, path, by)
         except InputError as exc:
             return Reply(
-                renderer.html("problems.html.j2", problems=exc.lines(), total=exc.total)
+                renderer.html("problems.html.j2", problems=exc.lines(), headline=exc.headline)
             )
         return Reply(
             renderer.html("upload_done.html.j2", kind=kind.value, file=safe_name, summary=summary)

@@ -25,6 +25,8 @@ MAX_FILE_BYTES = 256 * 1024 * 1024
 MAX_INPUT_BYTES = 10 * 1024 * 1024
 # Problems kept and listed per refused input; the rest are only counted ("另有 N 个问题").
 MAX_LISTED_PROBLEMS = 30
+# Past this many problems a long file stops being checked: its author has enough to fix.
+MAX_COUNTED_PROBLEMS = 10_000
 # An XLSX is a zip of XML: bound what it may inflate to, and read it within Excel's grid.
 # openpyxl scans a sheet without a declared dimension twice (once to look for it): at
 # ~3 MB/s per pass on a busy machine, 32 MB keeps the worst case well under a minute.
@@ -66,6 +68,12 @@ class Problems:
         self.limit = limit
         self.kept: list[Problem] = []
         self.total = 0
+        self.stopped_at: int | None = None  # the line where checking gave up, if it did
+
+    @property
+    def hopeless(self) -> bool:
+        """So many problems that checking the rest of a long file is not worth the wait."""
+        return self.total >= MAX_COUNTED_PROBLEMS
 
     def append(self, problem: Problem) -> None:
         """Count a problem; keep it while fewer than ``limit`` are kept."""
@@ -98,13 +106,21 @@ class InputError(Exception):
     """An input was refused; carries the problems found (the first few) and their count."""
 
     def __init__(self, problems: Sequence[Problem] | Problems) -> None:
+        self.stopped_at: int | None = None
         if isinstance(problems, Problems):
             self.problems = list(problems.kept)
             self.total = problems.total
+            self.stopped_at = problems.stopped_at
         else:
             self.problems = list(problems)
             self.total = len(self.problems)
         super().__init__("\n".join(self.lines()))
+
+    @property
+    def headline(self) -> str:
+        """The first line of a refusal: how many problems, and that nothing was written."""
+        count = f"至少 {self.total}" if self.stopped_at is not None else f" {self.total}"
+        return f"发现{count} 个问题，未写入任何数据："
 
     @property
     def omitted(self) -> int:
@@ -115,7 +131,12 @@ class InputError(Exception):
         """The problems as text, at most ``limit`` of them and then "另有 N 个问题"."""
         shown = [str(p) for p in self.problems[:limit]]
         rest = self.total - len(shown)
-        if rest > 0:
+        if self.stopped_at is not None:
+            shown.append(
+                f"另有至少 {rest} 个问题未列出（问题过多，已在第{self.stopped_at}行停止检查），"
+                "请先改正以上问题后重新导入"
+            )
+        elif rest > 0:
             shown.append(f"另有 {rest} 个问题未列出，请先改正以上问题后重新导入")
         return shown
 

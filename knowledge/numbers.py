@@ -44,7 +44,7 @@ class NumberError(ValueError):
 
 def _diagnose(text: str, written: str) -> str:
     """Why ``text`` (already trimmed, full-width folded) is not a plain number."""
-    if text.strip("+-").lower() in _NOT_FINITE:
+    if text.strip("+-").removeprefix(".").lower() in _NOT_FINITE:  # YAML writes .inf
         return "不是有限的数字"
     if "," in text or "，" in text:
         return "含有逗号，不是有效数字（小数请用小数点，如 1.5）"

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import Generic, TypeVar
 
 from db.scoring_store import NewEntry, NewReview, UnitInfo
 from knowledge.files import (
@@ -34,6 +35,8 @@ from knowledge.files import (
 from knowledge.numbers import NumberError, number_of, parse_points, parse_whole
 from knowledge.rulebook_files import CODE_PATTERN
 from scoring.compute import cents_of
+
+T = TypeVar("T")
 
 # Canonical column names (Chinese) and the other spellings accepted for them.
 CODE, NAME, GROUP = "编码", "名称", "分组"
@@ -278,18 +281,19 @@ def parse_ledger(
     duplicates = 0
     seen_ids: dict[str, tuple[int, NewEntry]] = {}
     file = path.name
-    # Imports repeat the same few dates, codes and amounts: each spelling is checked once.
-    dates: dict[str, date] = {}
-    amounts: dict[str, int] = {}
-    unit_cache: dict[str, str] = {}
-    indicator_cache: dict[str, str] = {}
+    # Imports repeat the same few dates, codes and amounts: each spelling is checked once,
+    # and so is each bad spelling (a file of two million bad rows repeats its mistakes).
+    dates = _Checked(lambda raw: _entry_date(raw, today))
+    amounts = _Checked(_entry_cents)
+    unit_codes = _Checked(lambda raw: _required(raw, units, UNIT))
+    indicator_codes = _Checked(lambda raw: _required(raw, indicators, INDICATOR))
     optional = [c for c in (NOTE, SOURCE, ENTERED_BY, EXTERNAL_ID) if c in table.columns]
     has_note, has_source = NOTE in optional, SOURCE in optional
     has_by, has_id = ENTERED_BY in optional, EXTERNAL_ID in optional
 
     def problem(message: str, line: int, field: str) -> None:
         if problems.full:  # a file of two million bad rows: count them, keep the first few
-            problems.count()
+            problems.total += 1
         else:
             problems.append(table.problem(message, line=line, field=field))
 
@@ -298,27 +302,19 @@ def parse_ledger(
         rows += 1
         values = row.values
         line = row.line
-        before = len(problems)
-        raw_date = values[DATE]
-        day = dates.get(raw_date)
-        if day is None:
-            try:
-                day = dates[raw_date] = _entry_date(raw_date, today)
-            except ValueError as exc:
-                problem(str(exc), line, DATE)
-        unit_code = unit_cache.get(values[UNIT]) or _resolve(
-            values[UNIT], units, unit_cache, problem, line, UNIT
-        )
-        indicator_code = indicator_cache.get(values[INDICATOR]) or _resolve(
-            values[INDICATOR], indicators, indicator_cache, problem, line, INDICATOR
-        )
-        raw_points = values[POINTS]
-        cents = amounts.get(raw_points)
-        if cents is None:
-            try:
-                cents = amounts[raw_points] = cents_of(parse_points(raw_points))
-            except NumberError as exc:
-                problem(f"{POINTS}{exc}", line, POINTS)
+        if problems.hopeless:
+            problems.stopped_at = line
+            break
+        before = problems.total
+        day = dates(values[DATE])
+        unit_code = unit_codes(values[UNIT])
+        indicator_code = indicator_codes(values[INDICATOR])
+        cents = amounts(values[POINTS])
+        for field, result in ((DATE, day), (UNIT, unit_code), (INDICATOR, indicator_code)):
+            if result.__class__ is Refused:
+                problem(str(result), line, field)
+        if cents.__class__ is Refused:
+            problem(str(cents), line, POINTS)
         note = values[NOTE] if has_note else ""
         source = (values[SOURCE] if has_source else "") or file
         who = (values[ENTERED_BY] if has_by else "") or entered_by
@@ -331,9 +327,10 @@ def parse_ledger(
             problem(f"{ENTERED_BY}过长（最多 {MAX_SHORT} 字）", line, ENTERED_BY)
         if external_id is not None and len(external_id) > MAX_SHORT:
             problem(f"{EXTERNAL_ID}过长（最多 {MAX_SHORT} 字）", line, EXTERNAL_ID)
-        if len(problems) > before or day is None or not unit_code or not indicator_code:
+        if problems.total > before:
             continue
-        assert cents is not None  # no new problem on this row, so its points parsed
+        assert isinstance(day, date)  # no new problem on this row: nothing was refused
+        assert isinstance(cents, int)
         entry = NewEntry(day, unit_code, indicator_code, cents, who, note, source, external_id)
         if external_id is not None:
             earlier = seen_ids.get(external_id)
@@ -363,6 +360,45 @@ def parse_ledger(
 def same_content(one: NewEntry, other: NewEntry) -> bool:
     """Whether two entries record the same thing (who typed it and from where aside)."""
     return one[:4] == other[:4] and one.note == other.note
+
+
+class Refused(str):
+    """Why a value was refused (a distinct type, so a cache can hold it next to results)."""
+
+    __slots__ = ()
+
+
+class _Checked(Generic[T]):
+    """A check run once per distinct spelling; its refusals remembered like its results."""
+
+    def __init__(self, check: Callable[[str], T]) -> None:
+        self.check = check
+        self.results: dict[str, T | Refused] = {}
+
+    def __call__(self, raw: str) -> T | Refused:
+        result = self.results.get(raw)
+        if result is None:
+            try:
+                result = self.check(raw)
+            except ValueError as exc:
+                result = Refused(str(exc))
+            self.results[raw] = result
+        return result
+
+
+def _entry_cents(text: str) -> int:
+    """Ledger points as integer hundredths; ``ValueError`` naming the field when refused."""
+    try:
+        return cents_of(parse_points(text))
+    except NumberError as exc:
+        raise ValueError(f"{POINTS}{exc}") from exc
+
+
+def _required(text: str, lookup: Lookup, field: str) -> str:
+    """The code a required column names; ``ValueError`` when blank or unknown."""
+    if not text:
+        raise ValueError(f"{field}为空")
+    return lookup.resolve(text)
 
 
 def _entry_date(text: str, today: date) -> date:

@@ -33,7 +33,7 @@ def reported_errors() -> Iterator[None]:
     try:
         yield
     except InputError as exc:
-        typer.echo(f"发现 {exc.total} 个问题，未写入任何数据：", err=True)
+        typer.echo(exc.headline, err=True)
         for line in exc.lines():
             typer.echo(f"  - {line}", err=True)
         raise typer.Exit(1) from exc
