@@ -16,13 +16,20 @@ from pathlib import Path, PurePath
 from bot.conversation import Reply
 from bot.services import Services
 from db import rulebook_store
-from knowledge.files import InputError, Problem, header_row, map_headers, suffix_of
+from knowledge.files import (
+    MAX_INPUT_BYTES,
+    InputError,
+    Problem,
+    header_row,
+    map_headers,
+    suffix_of,
+)
 from knowledge.rulebook_files import INDICATOR_COLUMNS, read_rulebook
 from scoring import entry
 from scoring.imports import LEDGER_COLUMNS, REVIEW_COLUMNS, UNIT_COLUMNS
 from scoring.rules import rules_from_rulebook
 
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # what the Bot API lets a bot download
+MAX_UPLOAD_BYTES = MAX_INPUT_BYTES  # well under the 20 MB the Bot API lets a bot download
 
 
 class UploadKind(StrEnum):
@@ -93,7 +100,8 @@ class Uploads:
             if not data:
                 raise InputError([Problem(safe_name, "文件为空")])
             if len(data) > MAX_UPLOAD_BYTES:
-                raise InputError([Problem(safe_name, "文件过大（上限 20 MB）")])
+                limit = MAX_UPLOAD_BYTES // 2**20
+                raise InputError([Problem(safe_name, f"文件过大（上限 {limit} MB）")])
             kind = detect_kind(safe_name, data, caption)
             with tempfile.TemporaryDirectory(prefix="kpibot-upload-") as folder:
                 path = Path(folder) / safe_name

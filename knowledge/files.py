@@ -150,7 +150,9 @@ def read_bytes(path: Path, *, limit: int = MAX_FILE_BYTES) -> bytes:
     if size == 0:
         raise InputError([Problem(name, "文件为空")])
     if size > limit:
-        raise InputError([Problem(name, f"文件过大（{size} 字节，上限 {limit} 字节）")])
+        raise InputError(
+            [Problem(name, f"文件过大（约 {size / 2**20:.1f} MB，上限 {limit // 2**20} MB）")]
+        )
     return path.read_bytes()
 
 

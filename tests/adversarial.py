@@ -247,50 +247,80 @@ def _limit_memory() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE_LIMIT, ADDRESS_SPACE_LIMIT))
 
 
-def probe(database_url: str, command: tuple[str, ...], path: Path) -> Outcome:
-    """Run ``kpibot --db URL COMMAND PATH`` in a fresh process and measure it."""
+def probe_many(database_url: str, runs: list[tuple[tuple[str, ...], Path]]) -> list[Outcome]:
+    """Run ``kpibot --db URL COMMAND PATH`` for each run, each in its own process.
+
+    One helper process imports kpibot once, then forks a child per run; the child's own
+    peak memory comes back from ``wait4``, its time and output through a pipe.
+    """
     import subprocess
 
     root = Path(__file__).resolve().parents[1]
+    spec = json.dumps([[list(command), str(path)] for command, path in runs])
     done = subprocess.run(
-        [sys.executable, "-m", "tests.adversarial", database_url, *command, str(path)],
+        [sys.executable, "-m", "tests.adversarial", database_url],
+        input=spec,
         capture_output=True,
         text=True,
         cwd=root,
         env={**os.environ, "PYTHONPATH": str(root)},
-        timeout=MAX_SECONDS * 3,
+        timeout=MAX_SECONDS * 2 * (len(runs) + 1),
         check=False,
         preexec_fn=_limit_memory,
     )
-    if done.returncode != 0 or not done.stdout.strip():
+    if done.returncode != 0:
         raise RuntimeError(f"probe crashed ({done.returncode}): {done.stderr[-2000:]}")
-    data = json.loads(done.stdout.strip().splitlines()[-1])
-    return Outcome(data["code"], data["err"], data["seconds"], data["peak_bytes"])
+    outcomes = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    return [Outcome(o["code"], o["err"], o["seconds"], o["peak_bytes"]) for o in outcomes]
 
 
-def _main(database_url: str, *args: str) -> None:
+def _run_one(database_url: str, args: list[str], report: int) -> None:
+    """In a forked child: run one command and write what happened to ``report``."""
+    import signal
+
     from typer.testing import CliRunner
 
     from bot.cli.main import app
 
-    runner = CliRunner()
-    baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    signal.alarm(int(MAX_SECONDS * 2))  # a runaway child dies; its parent reports that
     start = time.perf_counter()
-    result = runner.invoke(app, ["--db", database_url, *args], catch_exceptions=True)
+    result = CliRunner().invoke(app, ["--db", database_url, *args], catch_exceptions=True)
     seconds = time.perf_counter() - start
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
     err = result.stderr
     if result.exception is not None and not isinstance(result.exception, SystemExit):
-        err += f"\nTRACEBACK {type(result.exception).__name__}: {result.exception}"
-    line = {
-        "code": result.exit_code,
-        "err": err,
-        "seconds": seconds,
-        "peak_bytes": peak_kib * 1024,
-        "baseline_bytes": baseline * 1024,
-    }
-    print(json.dumps(line, ensure_ascii=False))
+        err += f"\nTraceback: {type(result.exception).__name__}: {result.exception}"
+    data = {"code": result.exit_code, "err": err, "seconds": seconds}
+    os.write(report, json.dumps(data, ensure_ascii=False).encode())
+
+
+def _main(database_url: str) -> None:
+    import bot.cli.main  # noqa: F401  (imported once, before forking)
+
+    for command, path in json.loads(sys.stdin.read()):
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.close(read_end)
+            try:
+                _run_one(database_url, [*command, path], write_end)
+            finally:
+                os._exit(0)
+        os.close(write_end)
+        with os.fdopen(read_end, "rb") as pipe:
+            reported = pipe.read()
+        _pid, status, usage = os.wait4(pid, 0)
+        line: dict[str, object] = (
+            json.loads(reported)
+            if reported
+            else {
+                "code": -os.WTERMSIG(status) if os.WIFSIGNALED(status) else -1,
+                "err": "",
+                "seconds": -1,
+            }
+        )
+        line["peak_bytes"] = usage.ru_maxrss * 1024  # KiB on Linux
+        print(json.dumps(line, ensure_ascii=False), flush=True)
 
 
 if __name__ == "__main__":
-    _main(sys.argv[1], *sys.argv[2:])
+    _main(sys.argv[1])

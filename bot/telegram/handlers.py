@@ -307,7 +307,8 @@ async def upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     document = message.document
     name = document.file_name or "upload"
     if document.file_size is not None and document.file_size > MAX_UPLOAD_BYTES:
-        await answer_text(update, html.escape(f"{name}：文件过大（上限 20 MB），未导入。"))
+        limit = MAX_UPLOAD_BYTES // 2**20
+        await answer_text(update, html.escape(f"{name}：文件过大（上限 {limit} MB），未导入。"))
         return
     telegram_file = await document.get_file()
     data = bytes(await telegram_file.download_as_bytearray())
