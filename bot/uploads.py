@@ -55,6 +55,7 @@ HEADER_KINDS: tuple[tuple[UploadKind, Mapping[str, Iterable[str]], tuple[str, ..
     (UploadKind.UNITS, UNIT_COLUMNS, ("编码", "名称", "分组")),
 )
 SUPPORTED = ("yaml", "yml", "csv", "xlsx")
+RETIRE_CONFIRMATION = "确认停用"  # in an upload's caption: retire what the rulebook dropped
 
 
 def detect_kind(name: str, data: bytes, caption: str | None) -> UploadKind:
@@ -92,8 +93,23 @@ class Uploads:
         self.services = services
         self.today = today
 
-    def import_file(self, name: str, data: bytes, *, caption: str | None, by: str) -> Reply:
-        """Import one uploaded file and say what happened (or everything that is wrong)."""
+    def import_file(
+        self,
+        name: str,
+        data: bytes,
+        *,
+        caption: str | None,
+        by: str,
+        retire_missing: bool | None = None,
+    ) -> Reply:
+        """Import one uploaded file and say what happened (or everything that is wrong).
+
+        A rulebook that would retire more than a quarter of the active indicators is
+        imported only when confirmed: ``retire_missing`` (a confirm button's answer), or
+        the caption saying 确认停用.
+        """
+        if retire_missing is None:
+            retire_missing = RETIRE_CONFIRMATION in (caption or "")
         renderer = self.services.renderer
         safe_name = PurePath(name).name or "upload"
         try:
@@ -106,7 +122,9 @@ class Uploads:
             with tempfile.TemporaryDirectory(prefix="kpibot-upload-") as folder:
                 path = Path(folder) / safe_name
                 path.write_bytes(data)
-                summary = self._import(kind, path, by)
+                summary = self._import(kind, path, by, retire_missing=retire_missing)
+        except rulebook_store.UnconfirmedRetirementError as exc:
+            return self.retirement_refusal(exc)
         except InputError as exc:
             return Reply(
                 renderer.html("problems.html.j2", problems=exc.lines(), headline=exc.headline)
@@ -115,13 +133,24 @@ class Uploads:
             renderer.html("upload_done.html.j2", kind=kind.value, file=safe_name, summary=summary)
         )
 
-    def _import(self, kind: UploadKind, path: Path, by: str) -> str:
+    def retirement_refusal(self, exc: rulebook_store.UnconfirmedRetirementError) -> Reply:
+        """Why a rulebook upload waits for confirmation, and how to give it."""
+        hint = f"如确认停用，请重新发送该文件，并在说明中写“{RETIRE_CONFIRMATION}”。"
+        return Reply(
+            self.services.renderer.html("problem.html.j2", message=f"{exc.problems[0]}\n{hint}")
+        )
+
+    def _import(self, kind: UploadKind, path: Path, by: str, *, retire_missing: bool) -> str:
         with self.services.session() as session:
             if kind is UploadKind.RULEBOOK:
                 rulebook = read_rulebook(path)
                 rules_from_rulebook(rulebook.scoring, file=path.name)
                 done = rulebook_store.import_rulebook(
-                    session=session, rulebook=rulebook, source=path.name, imported_by=by
+                    session=session,
+                    rulebook=rulebook,
+                    source=path.name,
+                    imported_by=by,
+                    retire_missing=retire_missing,
                 )
                 updated = len(done.updated) + len(done.reactivated)
                 summary = (

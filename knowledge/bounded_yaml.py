@@ -116,11 +116,18 @@ def load_yaml(text: str, *, file: str) -> Any:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         line = mark.line + 1 if mark is not None else None
-        raise InputError([Problem(file, f"YAML 格式错误：{exc.problem}", line)]) from exc
+        raise InputError([Problem(file, f"YAML 格式错误：{_chinese(exc.problem)}", line)]) from exc
     except yaml.YAMLError as exc:
-        raise InputError([Problem(file, f"YAML 格式错误：{exc}")]) from exc
+        raise InputError([Problem(file, f"YAML 格式错误：{_chinese(str(exc))}")]) from exc
     finally:
         loader.dispose()
+
+
+def _chinese(problem: str | None) -> str:
+    """Our own refusals as they are; PyYAML's English parser messages as one Chinese hint."""
+    if problem and any("\u4e00" <= char <= "\u9fff" for char in problem):
+        return problem
+    return "缩进、冒号、引号或括号不正确，请检查本行及上一行"
 
 
 def strip_lines(value: Any) -> Any:

@@ -60,7 +60,7 @@ def test_import_then_reimport_retires_and_reactivates(database_url: str, tmp_pat
 
     small = tmp_path / "small.yaml"
     small.write_text(SMALL.replace("A-01", "DL-01").replace("A-02", "KF-02"), encoding="utf-8")
-    run = kpibot(database_url, "rulebook", "import", str(small))
+    run = kpibot(database_url, "rulebook", "import", str(small), "--retire-missing")
     assert run.code == 0, run.err
     assert "新增 0 项，更新 2 项，未变 0 项，停用 46 项" in run.out
     assert counts(database_url) == (2, 2, 48)

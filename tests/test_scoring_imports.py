@@ -221,7 +221,7 @@ def test_retired_indicator_refuses_new_points(database_url: str, tmp_path: Path)
         "  - {code: KF-01, name: 信访投诉, type: 减分项, points: 1}\n",
         encoding="utf-8",
     )
-    assert kpibot(database_url, "rulebook", "import", str(smaller)).code == 0
+    assert kpibot(database_url, "rulebook", "import", str(smaller), "--retire-missing").code == 0
     rows = [HEADER[:4], ["2026-04-05", "GS01", "KF-02", "1"]]
     run = ledger(database_url, write_csv(tmp_path / "l.csv", rows))
     assert "指标“KF-02”已停用，不能再记分" in run.err

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from bot.cli.context import reported_errors, services_of
+from bot.cli.context import fail, reported_errors, services_of
 from db import rulebook_store
 from knowledge.rulebook_files import read_rulebook, write_rulebook
 from scoring.rules import rules_from_rulebook
@@ -39,6 +39,13 @@ def import_command(
     file: FileArg,
     faq: FaqOption = None,
     by: Annotated[str, typer.Option("--by", help="导入人（记入版本记录）")] = "cli",
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="只显示将新增、更新和停用哪些指标，不写入")
+    ] = False,
+    retire_missing: Annotated[
+        bool,
+        typer.Option("--retire-missing", help="确认停用文件中没有的指标（超过四分之一时必须）"),
+    ] = False,
 ) -> None:
     """Validate and load a rulebook; codes missing from it are retired, not deleted."""
     services = services_of(ctx)
@@ -46,9 +53,24 @@ def import_command(
         rulebook = read_rulebook(file, faq_path=faq)
         rules_from_rulebook(rulebook.scoring, file=file.name)
         with services.session() as session:
-            result = rulebook_store.import_rulebook(
-                session=session, rulebook=rulebook, source=file.name, imported_by=by
-            )
+            if dry_run:
+                plan = rulebook_store.plan_rulebook_import(session=session, rulebook=rulebook)
+                _print_plan(file.name, plan)
+                return
+            try:
+                result = rulebook_store.import_rulebook(
+                    session=session,
+                    rulebook=rulebook,
+                    source=file.name,
+                    imported_by=by,
+                    retire_missing=retire_missing,
+                )
+            except rulebook_store.UnconfirmedRetirementError as exc:
+                fail(
+                    f"{exc.problems[0]}\n如确认停用，请加 --retire-missing 重新导入"
+                    "（可先用 --dry-run 查看将新增、更新和停用哪些指标）。"
+                )
+
     services.reload()
     typer.echo(
         f"已导入《{rulebook.title}》（版本 #{result.version_id}）：新增 {len(result.added)} 项，"
@@ -60,6 +82,22 @@ def import_command(
         typer.echo(f"已停用（保留历史）：{'、'.join(result.retired)}")
     if result.reactivated:
         typer.echo(f"重新启用：{'、'.join(result.reactivated)}")
+
+
+def _print_plan(file: str, plan: rulebook_store.RulebookPlan) -> None:
+    changed = plan.updated + plan.reactivated
+    typer.echo(
+        f"{file}（试运行，未写入）：将新增 {len(plan.added)} 项，更新 {len(changed)} 项，"
+        f"未变 {len(plan.unchanged)} 项，停用 {len(plan.retired)} 项。"
+    )
+    for label, codes in (("新增", plan.added), ("更新", changed), ("停用", plan.retired)):
+        if codes:
+            typer.echo(f"{label}：{'、'.join(codes)}")
+    if plan.retires_many:
+        typer.echo(
+            f"注意：将停用的指标超过现有有效指标（{plan.active_before} 项）的四分之一，"
+            "正式导入时需加 --retire-missing 确认。"
+        )
 
 
 @app.command("export", help="把当前细则导出为 YAML 或 XLSX")
