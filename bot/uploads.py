@@ -163,6 +163,8 @@ class Uploads:
                     f"新增 {len(units.added)} 个单位，更新 {len(units.updated)} 个，"
                     f"未变 {len(units.unchanged)} 个"
                 )
+                if units.duplicates:
+                    summary += f"，文件内重复 {units.duplicates} 行（内容相同）已跳过"
             elif kind is UploadKind.LEDGER:
                 ledger = entry.import_ledger(
                     session=session, path=path, entered_by=by, today=self.today()
@@ -180,6 +182,8 @@ class Uploads:
                     f"共 {reviews.rows} 行，新增 {reviews.added} 条，更新 {reviews.changed} 条，"
                     f"跳过 {reviews.unchanged} 条（分数未变）"
                 )
+                if reviews.duplicates:
+                    summary += f"，文件内重复 {reviews.duplicates} 行（内容相同）已跳过"
         if kind is UploadKind.RULEBOOK:
             self.services.reload()
         return summary

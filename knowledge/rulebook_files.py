@@ -202,24 +202,22 @@ def _assemble(
     if not records and not problems:
         problems.append(Problem(file, "没有任何指标"))
     indicators: list[Indicator] = []
-    first_line: dict[str, int | None] = {}
+    first_seen: dict[str, tuple[int | None, Indicator | None]] = {}
+    duplicates = 0
     for record in records:
         indicator = _indicator(record, problems)
         code = _text(record.values.get("code"))
-        if code:
-            if code in first_line:
-                where = record.where("code")
-                problems.append(
-                    Problem(
-                        file,
-                        f"编码“{code}”重复（首次出现在第{first_line[code]}行）",
-                        where.line,
-                        "code",
-                        where.sheet,
-                    )
-                )
+        if code in first_seen:
+            earlier_line, earlier = first_seen[code]
+            if indicator is not None and indicator == earlier:
+                duplicates += 1  # the same indicator pasted twice: kept once
                 continue
-            first_line[code] = record.where("code").line
+            where = record.where("code")
+            message = f"编码“{code}”与第{earlier_line}行编码相同但内容不同，无法判断以哪一行为准"
+            problems.append(Problem(file, message, where.line, "code", where.sheet))
+            continue
+        if code:
+            first_seen[code] = (record.where("code").line, indicator)
         if indicator is not None:
             indicators.append(indicator)
     year_value: int | None = None
@@ -238,6 +236,7 @@ def _assemble(
         indicators=tuple(indicators),
         scoring=scoring,
         extra=extra,
+        duplicates=duplicates,
     )
 
 

@@ -18,7 +18,7 @@ from sqlmodel import Session
 
 from db import scoring_store
 from db.models import LedgerEntry
-from db.scoring_store import NewEntry, UnitUpsert
+from db.scoring_store import NewEntry
 from knowledge.files import InputError, Problem, Problems
 from knowledge.numbers import NumberError, parse_points
 from scoring.compute import cents_of, decimal_of
@@ -106,9 +106,20 @@ def indicator_lookup(*, session: Session) -> Lookup:
 # ---------------------------------------------------------------- units
 
 
-def import_units(*, session: Session, path: Path) -> UnitUpsert:
+@dataclass(frozen=True)
+class UnitImport:
+    """What a units import changed, and how many repeated rows it skipped."""
+
+    added: list[str]
+    updated: list[str]
+    unchanged: list[str]
+    duplicates: int
+
+
+def import_units(*, session: Session, path: Path) -> UnitImport:
     """Add or update the units a file lists; units it leaves out are kept."""
-    units = parse_units(path)
+    parsed = parse_units(path)
+    units = parsed.units
     known = {lookup_key(u.code): u.code for u in scoring_store.list_units(session=session)}
     clashes = [
         Problem(
@@ -121,7 +132,8 @@ def import_units(*, session: Session, path: Path) -> UnitUpsert:
     ]
     if clashes:
         raise InputError(clashes)
-    return scoring_store.upsert_units(session=session, units=units)
+    done = scoring_store.upsert_units(session=session, units=units)
+    return UnitImport(done.added, done.updated, done.unchanged, parsed.duplicates)
 
 
 # ---------------------------------------------------------------- ledger
@@ -334,11 +346,13 @@ class ReviewImport:
     added: int  # first score for that unit and year
     changed: int  # a new score superseding an earlier one (the earlier stays on record)
     unchanged: int  # same score as recorded: skipped
+    duplicates: int = 0  # rows repeated within the file (same year, unit and score): skipped
 
 
 def import_reviews(*, session: Session, path: Path, entered_by: str) -> ReviewImport:
     """Record year-end review scores; an identical re-import changes nothing."""
-    reviews = parse_reviews(path, units=unit_lookup(session=session), entered_by=entered_by)
+    parsed = parse_reviews(path, units=unit_lookup(session=session), entered_by=entered_by)
+    reviews = parsed.reviews
     current: dict[int, dict[str, int]] = {}
     for year in sorted({r.year for r in reviews}):
         current[year] = scoring_store.latest_reviews(session=session, year=year)
@@ -351,4 +365,5 @@ def import_reviews(*, session: Session, path: Path, entered_by: str) -> ReviewIm
         added=len(fresh) - changed,
         changed=changed,
         unchanged=len(reviews) - len(fresh),
+        duplicates=parsed.duplicates,
     )

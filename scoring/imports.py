@@ -191,18 +191,32 @@ def parse_date(text: str) -> date:
 # ---------------------------------------------------------------- units
 
 
-def parse_units(path: Path) -> list[UnitInfo]:
-    """Units from a file (编码/code, 名称/name, 分组/group); refused whole on any problem."""
+@dataclass(frozen=True)
+class UnitFile:
+    """A parsed units file: its units, and rows that repeated an earlier row exactly."""
+
+    units: list[UnitInfo]
+    duplicates: int = 0
+
+
+def parse_units(path: Path) -> UnitFile:
+    """Units from a file (编码/code, 名称/name, 分组/group); refused whole on any problem.
+
+    A row repeating an earlier one exactly is skipped and counted; the same code with
+    another name or group is a conflict naming both lines.
+    """
     table = read_table(path, columns=UNIT_COLUMNS, required=(CODE, NAME, GROUP), sheets=UNIT_SHEETS)
     problems = Problems()
     units: list[UnitInfo] = []
-    first_line: dict[str, int] = {}
+    first: dict[str, tuple[int, UnitInfo]] = {}
+    duplicates = 0
+    rows = 0
     for row in bounded(table, MAX_UNIT_ROWS):
+        rows += 1
+        before = len(problems)
         code, name, group = row.values[CODE], row.values[NAME], row.values[GROUP]
-        ok = True
         if not code:
             problems.append(table.problem("编码为空", line=row.line, field=CODE))
-            ok = False
         elif not CODE_PATTERN.match(code):
             problems.append(
                 table.problem(
@@ -211,34 +225,30 @@ def parse_units(path: Path) -> list[UnitInfo]:
                     field=CODE,
                 )
             )
-            ok = False
-        elif lookup_key(code) in first_line:
-            problems.append(
-                table.problem(
-                    f"编码“{code}”重复（首次出现在第{first_line[lookup_key(code)]}行）",
-                    line=row.line,
-                    field=CODE,
-                )
-            )
-            ok = False
-        else:
-            first_line[lookup_key(code)] = row.line
         for field, value, limit in ((NAME, name, 100), (GROUP, group, 50)):
             if not value:
                 problems.append(table.problem(f"{field}为空", line=row.line, field=field))
-                ok = False
             elif len(value) > limit:
                 problems.append(
                     table.problem(f"{field}过长（最多 {limit} 字）", line=row.line, field=field)
                 )
-                ok = False
-        if ok:
-            units.append(UnitInfo(code=code, name=name, group=group))
-    if not first_line and not problems:
+        if len(problems) > before:
+            continue
+        unit = UnitInfo(code=code, name=name, group=group)
+        earlier = first.get(lookup_key(code))
+        if earlier is None:
+            first[lookup_key(code)] = (row.line, unit)
+            units.append(unit)
+        elif earlier[1] == unit:
+            duplicates += 1
+        else:
+            message = f"编码“{code}”与第{earlier[0]}行编码相同但内容不同，无法判断以哪一行为准"
+            problems.append(table.problem(message, line=row.line, field=CODE))
+    if not rows:
         problems.append(table.problem("没有数据行"))
     if problems:
         raise InputError(problems)
-    return units
+    return UnitFile(units, duplicates)
 
 
 # ---------------------------------------------------------------- ledger
@@ -439,14 +449,23 @@ def _resolve(
 # ---------------------------------------------------------------- reviews
 
 
-def parse_reviews(path: Path, *, units: Lookup, entered_by: str) -> list[NewReview]:
+@dataclass(frozen=True)
+class ReviewFile:
+    """A parsed reviews file: its scores, and rows that repeated an earlier row exactly."""
+
+    reviews: list[NewReview]
+    duplicates: int = 0
+
+
+def parse_reviews(path: Path, *, units: Lookup, entered_by: str) -> ReviewFile:
     """Year-end review scores (年度/year, 单位/unit, 评议得分/score, 0-100)."""
     table = read_table(
         path, columns=REVIEW_COLUMNS, required=(YEAR, UNIT, SCORE), sheets=REVIEW_SHEETS
     )
     problems = Problems()
     reviews: list[NewReview] = []
-    first_line: dict[tuple[int, str], int] = {}
+    first_line: dict[tuple[int, str], tuple[int, int]] = {}
+    duplicates = 0
     cache: dict[str, str] = {}
 
     def problem(message: str, line: int, field: str) -> None:
@@ -469,18 +488,22 @@ def parse_reviews(path: Path, *, units: Lookup, entered_by: str) -> list[NewRevi
             cents = cents_of(score)
         except NumberError as exc:
             problem(f"{SCORE}{exc}", row.line, SCORE)
-        if year is not None and unit_code is not None:
-            key = (year, unit_code)
-            if key in first_line:
+        if len(problems) > before or year is None or unit_code is None:
+            continue
+        key = (year, unit_code)
+        earlier = first_line.get(key)
+        if earlier is not None:
+            if earlier[1] == cents:
+                duplicates += 1  # the same row given twice: recorded once
+            else:
                 problem(
-                    f"{year} 年度“{unit_code}”的评议重复（首次出现在第{first_line[key]}行）",
+                    f"{year} 年度“{unit_code}”的评议与第{earlier[0]}行分数不同，"
+                    "无法判断以哪一行为准",
                     row.line,
                     UNIT,
                 )
-            else:
-                first_line[key] = row.line
-        if len(problems) > before or year is None or unit_code is None:
             continue
+        first_line[key] = (row.line, cents)
         reviews.append(
             NewReview(
                 year=year,
@@ -494,4 +517,4 @@ def parse_reviews(path: Path, *, units: Lookup, entered_by: str) -> list[NewRevi
         problems.append(table.problem("没有数据行"))
     if problems:
         raise InputError(problems)
-    return reviews
+    return ReviewFile(reviews, duplicates)

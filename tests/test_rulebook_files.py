@@ -212,7 +212,7 @@ indicators:
     problems = problems_of(path)
     assert problems == [
         "bad.yaml 第6行 字段“points”：分值“十分”不是有效数字",
-        "bad.yaml 第7行 字段“code”：编码“A-01”重复（首次出现在第3行）",
+        "bad.yaml 第7行 字段“code”：编码“A-01”与第3行编码相同但内容不同，无法判断以哪一行为准",
         "bad.yaml 第11行 字段“name”：必填字段缺失",
         "bad.yaml 第12行 字段“type”：未知类型“奇怪项”（应为 定量指标、加分项 或 减分项）",
         "bad.yaml 第14行 字段“cycle”：未知考核周期“每周”（应为 日、月、季、半年 或 年）",

@@ -72,7 +72,7 @@ def test_units_problems_are_all_listed(database_url: str, tmp_path: Path) -> Non
     assert run.err.splitlines() == [
         "发现 4 个问题，未写入任何数据：",
         "  - u.csv 第3行 字段“编码”：编码“GS 02”格式不正确（字母、数字、-、_、.，最长 32 位）",
-        "  - u.csv 第4行 字段“编码”：编码“gs01”重复（首次出现在第2行）",
+        "  - u.csv 第4行 字段“编码”：编码“gs01”与第2行编码相同但内容不同，无法判断以哪一行为准",
         "  - u.csv 第5行 字段“名称”：名称为空",
         "  - u.csv 第5行 字段“分组”：分组为空",
     ]
@@ -303,7 +303,7 @@ def test_bad_reviews_are_refused(database_url: str, tmp_path: Path) -> None:
         "  - r.csv 第2行 字段“年度”：年度“1999”超出范围（应为 2000–2100）",
         "  - r.csv 第3行 字段“评议得分”：评议得分“100.5”超出范围（应为 0–100）",
         "  - r.csv 第4行 字段“评议得分”：评议得分“abc”不是有效数字",
-        "  - r.csv 第6行 字段“单位”：2026 年度“GS03”的评议重复（首次出现在第5行）",
+        "  - r.csv 第6行 字段“单位”：2026 年度“GS03”的评议与第5行分数不同，无法判断以哪一行为准",
     ]
     assert counts(database_url) == (5, 0, 0)
 

@@ -31,6 +31,12 @@ def check_command(file: FileArg, faq: FaqOption = None) -> None:
         counts[item.type.value] = counts.get(item.type.value, 0) + 1
     summary = "、".join(f"{kind} {n} 项" for kind, n in counts.items())
     typer.echo(f"{file.name}：校验通过，共 {len(rulebook.indicators)} 项指标（{summary}）。")
+    _echo_duplicates(rulebook.duplicates)
+
+
+def _echo_duplicates(duplicates: int) -> None:
+    if duplicates:
+        typer.echo(f"文件内重复 {duplicates} 项（编码与内容均相同），已只保留一次。")
 
 
 @app.command("import", help="校验并导入细则；新版本中没有的指标停用而不删除")
@@ -82,6 +88,7 @@ def import_command(
         typer.echo(f"已停用（保留历史）：{'、'.join(result.retired)}")
     if result.reactivated:
         typer.echo(f"重新启用：{'、'.join(result.reactivated)}")
+    _echo_duplicates(rulebook.duplicates)
 
 
 def _print_plan(file: str, plan: rulebook_store.RulebookPlan) -> None:

@@ -99,7 +99,9 @@ def units_import_command(ctx: typer.Context, file: FileArg) -> None:
         result = entry.import_units(session=session, path=file)
     typer.echo(
         f"已导入 {file.name}：新增 {len(result.added)} 个单位，更新 {len(result.updated)} 个，"
-        f"未变 {len(result.unchanged)} 个。"
+        f"未变 {len(result.unchanged)} 个"
+        + (f"，文件内重复 {result.duplicates} 行（内容相同）已跳过" if result.duplicates else "")
+        + "。"
     )
 
 
@@ -270,7 +272,9 @@ def reviews_import_command(ctx: typer.Context, file: FileArg, by: ByOption = "cl
         result = entry.import_reviews(session=session, path=file, entered_by=by)
     typer.echo(
         f"已导入 {file.name}：共 {result.rows} 行，新增 {result.added} 条，"
-        f"更新 {result.changed} 条（原分数保留在记录中），跳过 {result.unchanged} 条（分数未变）。"
+        f"更新 {result.changed} 条（原分数保留在记录中），跳过 {result.unchanged} 条（分数未变）"
+        + (f"，文件内重复 {result.duplicates} 行（内容相同）已跳过" if result.duplicates else "")
+        + "。"
     )
 
 
