@@ -71,6 +71,20 @@ def test_long_problem_lists_are_cut_with_the_count(database_url: str, tmp_path: 
     assert counts(database_url)[1] == 0
 
 
+def test_the_chat_cuts_problem_lists_too(database_url: str, tmp_path: Path) -> None:
+    setup_units(database_url, tmp_path)
+    rows = [
+        ["日期", "单位", "指标", "分值"],
+        *(["2026-04-05", "GS01", "KF-01", "1_0"] for _ in range(50)),
+    ]
+    path = write_csv(tmp_path / "many.csv", rows)
+    run = kpibot(database_url, "chat", "--as", "admin", stdin=f"/import {path} 台账\n/quit\n")
+    listed = [line for line in run.out.splitlines() if line.startswith("· many.csv")]
+    assert len(listed) == 30
+    assert "发现 50 个问题，未写入任何数据：" in run.out
+    assert "· 另有 20 个问题未列出，请先改正以上问题后重新导入" in run.out
+
+
 def test_a_hopeless_file_stops_being_checked(database_url: str, tmp_path: Path) -> None:
     setup_units(database_url, tmp_path)
     rows = [

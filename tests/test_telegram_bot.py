@@ -449,7 +449,10 @@ async def test_admin_uploads_a_rulebook_and_questions_use_it(bot: Bot) -> None:
         "title: 新细则\nyear: 2026\nindicators:\n"
         "  - code: ZZ-01\n    name: 垃圾分类执行率\n    type: 定量指标\n    points: 5\n"
     ).encode()
-    reply = await _upload(bot, "new.yaml", rulebook, user_id=ADMIN)
+    refused = await _upload(bot, "new.yaml", rulebook, user_id=ADMIN)
+    assert refused.text.startswith("new.yaml：此次导入将停用 48 项指标")
+    assert refused.text.endswith("如确认停用，请重新发送该文件，并在说明中写“确认停用”。")
+    reply = await _upload(bot, "new.yaml", rulebook, user_id=ADMIN, caption="确认停用")
     assert reply.text.startswith("已导入考评指标细则：new.yaml")
     assert "新增 1 项" in reply.text
     answer = only(await bot.send("垃圾分类执行率怎么算", user_id=STAFF))
