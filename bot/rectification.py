@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from bot.access import Caller, may_answer_notice
+from bot.core.access import Caller, may_answer_notice
 from bot.services import Services
 from db import notices_store, scoring_store
 from db.models import Notice, utcnow

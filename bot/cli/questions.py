@@ -9,7 +9,6 @@ from typing import Annotated
 import typer
 
 from bot.cli.context import fail, reported_errors, services_of, stdin_is_terminal
-from bot.conversation import Conversation
 from bot.render import html_to_plain
 from db import question_log
 from knowledge.matcher import MatchResult
@@ -39,7 +38,7 @@ def ask_command(
     """Ask what an indicator means; prints the card, the candidates or the none message."""
     services = services_of(ctx)
     with reported_errors():
-        conversation = Conversation(services, channel="cli")
+        conversation = services.conversation
         matcher = services.matcher()
         if matcher is None:
             fail(html_to_plain(services.renderer.html("no_rulebook.html.j2")))
@@ -47,11 +46,11 @@ def ask_command(
             if not question.strip():
                 fail('问题为空。用法：kpibot ask "问题"')
             result = matcher.match_question(question)
-            conversation.record([result])
+            conversation.record([result], channel="cli")
             if as_json:
                 typer.echo(result_json(result))
             else:
-                typer.echo(html_to_plain(conversation.reply_for(result).html))
+                typer.echo(html_to_plain(conversation.reply_for(result).text))
             return
         if stdin_is_terminal():
             typer.echo("请逐行输入问题，Ctrl-D 结束：", err=True)
@@ -66,11 +65,11 @@ def ask_command(
             if as_json:
                 out.write(result_json(result) + "\n")
             else:
-                out.write(html_to_plain(conversation.reply_for(result).html) + "\n\n")
+                out.write(html_to_plain(conversation.reply_for(result).text) + "\n\n")
             if len(pending) >= BATCH:
-                conversation.record(pending)
+                conversation.record(pending, channel="cli")
                 pending.clear()
-        conversation.record(pending)
+        conversation.record(pending, channel="cli")
         out.flush()
 
 

@@ -8,9 +8,8 @@ from typing import Annotated
 import typer
 
 from bot.cli.context import reported_errors, services_of
-from db import rulebook_store
-from knowledge.rulebook_files import read_rulebook, write_rulebook
-from scoring.rules import rules_from_rulebook
+from knowledge.rulebook_files import write_rulebook
+from scoring.rulebook_import import import_rulebook_file, read_checked_rulebook
 
 app = typer.Typer(help="考评指标细则：校验、导入、导出", no_args_is_help=True)
 
@@ -24,8 +23,7 @@ FaqOption = Annotated[
 def check_command(file: FileArg, faq: FaqOption = None) -> None:
     """Validate a rulebook file without touching the database."""
     with reported_errors():
-        rulebook = read_rulebook(file, faq_path=faq)
-        rules_from_rulebook(rulebook.scoring, file=file.name)
+        rulebook = read_checked_rulebook(file, faq_path=faq)
     counts: dict[str, int] = {}
     for item in rulebook.indicators:
         counts[item.type.value] = counts.get(item.type.value, 0) + 1
@@ -42,13 +40,10 @@ def import_command(
 ) -> None:
     """Validate and load a rulebook; codes missing from it are retired, not deleted."""
     services = services_of(ctx)
-    with reported_errors():
-        rulebook = read_rulebook(file, faq_path=faq)
-        rules_from_rulebook(rulebook.scoring, file=file.name)
-        with services.session() as session:
-            result = rulebook_store.import_rulebook(
-                session=session, rulebook=rulebook, source=file.name, imported_by=by
-            )
+    with reported_errors(), services.session() as session:
+        rulebook, result = import_rulebook_file(
+            session=session, path=file, faq_path=faq, imported_by=by
+        )
     services.reload()
     typer.echo(
         f"已导入《{rulebook.title}》（版本 #{result.version_id}）：新增 {len(result.added)} 项，"

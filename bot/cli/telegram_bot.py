@@ -28,7 +28,7 @@ def run_command(
         fail("未配置 KPIBOT_TELEGRAM_TOKEN（机器人令牌），无法启动。")
     logging.getLogger().setLevel(min(logging.getLogger().level, logging.INFO))
     logging.getLogger("httpx").setLevel(logging.WARNING)  # its log lines carry the token
-    application = build_application(services, today=services.today)
+    application = build_application(services)
     if settings.webhook_url:
         if settings.webhook_secret is None:
             fail("webhook 模式需要配置 KPIBOT_WEBHOOK_SECRET。")
