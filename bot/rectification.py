@@ -24,7 +24,7 @@ from db import notices_store, scoring_store
 from db.models import Notice, utcnow
 from db.notices_store import DeliveryKind, DeliveryStatus, NewNotice, aware
 from db.session import session_scope
-from scoring.compute import cents_of, decimal_of
+from knowledge.points import cents_of, decimal_of
 from scoring.notices import (
     IndicatorText,
     bottom_units,

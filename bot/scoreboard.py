@@ -17,8 +17,9 @@ from bot.services import Services
 from db import scoring_store
 from db.scoring_store import NewEntry
 from knowledge.files import InputError
+from knowledge.points import decimal_of
 from scoring import entry as ledger
-from scoring.compute import LIMIT_TEXT, decimal_of
+from scoring.compute import LIMIT_TEXT
 from scoring.periods import Period, parse_period
 from scoring.queries import ScoringError, explain_unit, rank_period
 

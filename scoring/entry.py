@@ -20,7 +20,7 @@ from db import scoring_store
 from db.models import LedgerEntry
 from db.scoring_store import NewEntry, UnitUpsert
 from knowledge.files import InputError, Problem
-from scoring.compute import cents_of, decimal_of
+from knowledge.points import cents_of, decimal_of
 from scoring.imports import (
     CODE,
     DATE,

@@ -53,16 +53,9 @@ def _create_users() -> sa.Table:
 def upgrade() -> None:
     bind = op.get_bind()
     rows = [dict(row._mapping) for row in bind.execute(sa.select(OLD_USERS))]
+    # Dropped first: on SQLite, altering ``invite`` recreates it, which a table still
+    # pointing at it (with foreign keys on) would refuse.
     op.drop_table("bot_user")
-    users = _create_users()
-    if rows:
-        op.bulk_insert(
-            users,
-            [
-                {**row, "channel": "telegram", "external_id": str(row["telegram_id"])}
-                for row in rows
-            ],
-        )
 
     with op.batch_alter_table("invite", schema=None) as batch_op:
         batch_op.alter_column(
@@ -83,6 +76,16 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("external_id", sa.String(length=64), nullable=True))
     op.execute("UPDATE answer_feedback SET external_id = CAST(telegram_id AS VARCHAR(64))")
 
+    users = _create_users()
+    if rows:
+        op.bulk_insert(
+            users,
+            [
+                {**row, "channel": "telegram", "external_id": str(row["telegram_id"])}
+                for row in rows
+            ],
+        )
+
     op.create_table(
         "conversation_state",
         sa.Column("channel", sa.String(length=16), nullable=False),
@@ -96,6 +99,20 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    bind = op.get_bind()
+    users = sa.table(
+        "bot_user",
+        sa.column("telegram_id", sa.BigInteger()),
+        sa.column("role", sa.String()),
+        sa.column("unit_code", sa.String()),
+        sa.column("bound_at", sa.DateTime(timezone=True)),
+        sa.column("invite_id", sa.Integer()),
+    )
+    rows = [
+        dict(row._mapping)
+        for row in bind.execute(sa.select(users).where(users.c.telegram_id.is_not(None)))
+    ]
+    op.drop_table("bot_user")
     op.drop_table("conversation_state")
     op.execute("DELETE FROM answer_feedback WHERE telegram_id IS NULL")
     with op.batch_alter_table("answer_feedback", schema=None) as batch_op:
@@ -111,20 +128,6 @@ def downgrade() -> None:
             existing_nullable=True,
             postgresql_using="used_by::bigint",
         )
-    bind = op.get_bind()
-    users = sa.table(
-        "bot_user",
-        sa.column("telegram_id", sa.BigInteger()),
-        sa.column("role", sa.String()),
-        sa.column("unit_code", sa.String()),
-        sa.column("bound_at", sa.DateTime(timezone=True)),
-        sa.column("invite_id", sa.Integer()),
-    )
-    rows = [
-        dict(row._mapping)
-        for row in bind.execute(sa.select(users).where(users.c.telegram_id.is_not(None)))
-    ]
-    op.drop_table("bot_user")
     old = op.create_table(
         "bot_user",
         sa.Column("telegram_id", sa.BigInteger(), autoincrement=False, nullable=False),
