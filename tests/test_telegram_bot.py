@@ -185,7 +185,7 @@ async def test_help_shows_each_role_its_commands(bot: Bot) -> None:
     assert "/add" not in staff
     assert "/add" in admin
     assert "/invite" in admin
-    assert "发送 CSV、XLSX 或 YAML 文件即可导入" in admin
+    assert "发送 CSV、XLSX 或 YAML 文件（控制台中输入 /import 文件路径）即可导入" in admin
     assert "文件即可导入" not in staff
 
 
