@@ -10,27 +10,14 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime, timedelta
-from enum import StrEnum
 
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from db.models import AnswerFeedback, BotUser, Invite, Unit, utcnow
+from db.roles import Role as Role  # part of this module's API
 
 DEFAULT_INVITE_TTL = timedelta(days=7)
-
-
-class Role(StrEnum):
-    """What a bound user is to the appraisal."""
-
-    STAFF = "staff"
-    LIAISON = "liaison"
-    ADMIN = "admin"
-
-    @property
-    def label(self) -> str:
-        """The role's Chinese name."""
-        return {"staff": "干部职工", "liaison": "绩效联络员", "admin": "绩效办"}[self.value]
 
 
 class InviteError(Exception):

@@ -16,8 +16,8 @@ import typer
 from telegram.ext import AIORateLimiter, ExtBot
 
 from bot.cli.context import fail, reported_errors, services_of
+from bot.core.reply import html_to_plain
 from bot.rectification import NoticeError, Rectification, RunReport
-from bot.render import html_to_plain
 from bot.services import Clock, Services
 from bot.telegram.network import RetryingRequest
 from bot.telegram.notices import DrainReport, OutboxSender

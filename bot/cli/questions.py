@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from bot.cli.context import fail, reported_errors, services_of, stdin_is_terminal
-from bot.render import html_to_plain
-from db import question_log
-from knowledge.matcher import MatchResult
-from knowledge.unanswered import group_questions
+from bot.core.reply import html_to_plain
+
+if TYPE_CHECKING:
+    from knowledge.matcher import MatchResult
 
 report_app = typer.Typer(help="报表", no_args_is_help=True)
 BATCH = 500
@@ -80,6 +80,9 @@ def unanswered_command(
     as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False,
 ) -> None:
     """Questions the rulebook could not answer, similar ones grouped, most frequent first."""
+    from db import question_log
+    from knowledge.unanswered import group_questions
+
     services = services_of(ctx)
     with reported_errors(), services.session() as session:
         rows = question_log.unanswered_questions(session=session)

@@ -8,8 +8,6 @@ from typing import Annotated
 import typer
 
 from bot.cli.context import reported_errors, services_of
-from knowledge.rulebook_files import write_rulebook
-from scoring.rulebook_import import import_rulebook_file, read_checked_rulebook
 
 app = typer.Typer(help="考评指标细则：校验、导入、导出", no_args_is_help=True)
 
@@ -22,6 +20,8 @@ FaqOption = Annotated[
 @app.command("check", help="校验细则文件（YAML、CSV、XLSX），不写入数据库")
 def check_command(file: FileArg, faq: FaqOption = None) -> None:
     """Validate a rulebook file without touching the database."""
+    from scoring.rulebook_import import read_checked_rulebook
+
     with reported_errors():
         rulebook = read_checked_rulebook(file, faq_path=faq)
     counts: dict[str, int] = {}
@@ -39,6 +39,8 @@ def import_command(
     by: Annotated[str, typer.Option("--by", help="导入人（记入版本记录）")] = "cli",
 ) -> None:
     """Validate and load a rulebook; codes missing from it are retired, not deleted."""
+    from scoring.rulebook_import import import_rulebook_file
+
     services = services_of(ctx)
     with reported_errors(), services.session() as session:
         rulebook, result = import_rulebook_file(
@@ -63,6 +65,8 @@ def export_command(
     file: Annotated[Path, typer.Argument(help="导出为 .yaml 或 .xlsx")],
 ) -> None:
     """Write the live rulebook back to YAML or XLSX."""
+    from knowledge.rulebook_files import write_rulebook
+
     services = services_of(ctx)
     with reported_errors():
         rulebook = services.rulebook()

@@ -7,10 +7,8 @@ from typing import Annotated
 from urllib.parse import urlparse
 
 import typer
-from telegram import Update
 
 from bot.cli.context import fail, services_of
-from bot.telegram.app import build_application
 
 logger = logging.getLogger(__name__)
 
@@ -22,6 +20,10 @@ def run_command(
     poll_interval: Annotated[float, typer.Option("--poll-interval", help="轮询间隔（秒）")] = 0.0,
 ) -> None:
     """Run the Telegram bot until interrupted."""
+    from telegram import Update
+
+    from bot.telegram.app import build_application
+
     services = services_of(ctx)
     settings = services.settings
     if settings.telegram_token is None:
