@@ -8,12 +8,12 @@ runs in one transaction, so a refused file changes nothing.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable, Iterable, Mapping
-from datetime import date
+from collections.abc import Iterable, Mapping
 from enum import StrEnum
 from pathlib import Path, PurePath
 
-from bot.conversation import Reply
+from bot.core.errors import UserError, from_input_error
+from bot.core.reply import Reply
 from bot.services import Services
 from db import rulebook_store
 from knowledge.files import (
@@ -24,10 +24,10 @@ from knowledge.files import (
     map_headers,
     suffix_of,
 )
-from knowledge.rulebook_files import INDICATOR_COLUMNS, read_rulebook
+from knowledge.rulebook_files import INDICATOR_COLUMNS
 from scoring import entry
 from scoring.imports import LEDGER_COLUMNS, REVIEW_COLUMNS, UNIT_COLUMNS
-from scoring.rules import rules_from_rulebook
+from scoring.rulebook_import import import_rulebook_file
 
 MAX_UPLOAD_BYTES = MAX_INPUT_BYTES  # well under the 20 MB the Bot API lets a bot download
 
@@ -89,9 +89,8 @@ def detect_kind(name: str, data: bytes, caption: str | None) -> UploadKind:
 class Uploads:
     """Imports files sent to a front door, with the same checks as ``kpibot … import``."""
 
-    def __init__(self, services: Services, *, today: Callable[[], date] = date.today) -> None:
+    def __init__(self, services: Services) -> None:
         self.services = services
-        self.today = today
 
     def import_file(
         self,
@@ -124,33 +123,24 @@ class Uploads:
                 path.write_bytes(data)
                 summary = self._import(kind, path, by, retire_missing=retire_missing)
         except rulebook_store.UnconfirmedRetirementError as exc:
-            return self.retirement_refusal(exc)
+            raise self.retirement_refusal(exc) from exc
         except InputError as exc:
-            return Reply(
-                renderer.html("problems.html.j2", problems=exc.lines(), headline=exc.headline)
-            )
+            raise from_input_error(exc) from exc
         return Reply(
             renderer.html("upload_done.html.j2", kind=kind.value, file=safe_name, summary=summary)
         )
 
-    def retirement_refusal(self, exc: rulebook_store.UnconfirmedRetirementError) -> Reply:
+    @staticmethod
+    def retirement_refusal(exc: rulebook_store.UnconfirmedRetirementError) -> UserError:
         """Why a rulebook upload waits for confirmation, and how to give it."""
         hint = f"如确认停用，请重新发送该文件，并在说明中写“{RETIRE_CONFIRMATION}”。"
-        return Reply(
-            self.services.renderer.html("problem.html.j2", message=f"{exc.problems[0]}\n{hint}")
-        )
+        return UserError(f"{exc.problems[0]}\n{hint}")
 
     def _import(self, kind: UploadKind, path: Path, by: str, *, retire_missing: bool) -> str:
         with self.services.session() as session:
             if kind is UploadKind.RULEBOOK:
-                rulebook = read_rulebook(path)
-                rules_from_rulebook(rulebook.scoring, file=path.name)
-                done = rulebook_store.import_rulebook(
-                    session=session,
-                    rulebook=rulebook,
-                    source=path.name,
-                    imported_by=by,
-                    retire_missing=retire_missing,
+                _, done = import_rulebook_file(
+                    session=session, path=path, imported_by=by, retire_missing=retire_missing
                 )
                 updated = len(done.updated) + len(done.reactivated)
                 summary = (
@@ -167,7 +157,7 @@ class Uploads:
                     summary += f"，文件内重复 {units.duplicates} 行（内容相同）已跳过"
             elif kind is UploadKind.LEDGER:
                 ledger = entry.import_ledger(
-                    session=session, path=path, entered_by=by, today=self.today()
+                    session=session, path=path, entered_by=by, today=self.services.today()
                 )
                 summary = f"共 {ledger.rows} 行，新增 {ledger.added} 条"
                 if ledger.skipped_existing:

@@ -33,8 +33,8 @@ from knowledge.files import (
     suffix_of,
 )
 from knowledge.numbers import NumberError, number_of, parse_points, parse_whole
+from knowledge.points import cents_of
 from knowledge.rulebook_files import CODE_PATTERN
-from scoring.compute import cents_of
 
 T = TypeVar("T")
 

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from bot.cli.context import fail, reported_errors, services_of
-from db import rulebook_store
-from knowledge.rulebook_files import read_rulebook, write_rulebook
-from scoring.rules import rules_from_rulebook
+
+if TYPE_CHECKING:
+    from db.rulebook_store import RulebookPlan
 
 app = typer.Typer(help="考评指标细则：校验、导入、导出", no_args_is_help=True)
 
@@ -23,9 +23,10 @@ FaqOption = Annotated[
 @app.command("check", help="校验细则文件（YAML、CSV、XLSX），不写入数据库")
 def check_command(file: FileArg, faq: FaqOption = None) -> None:
     """Validate a rulebook file without touching the database."""
+    from scoring.rulebook_import import read_checked_rulebook
+
     with reported_errors():
-        rulebook = read_rulebook(file, faq_path=faq)
-        rules_from_rulebook(rulebook.scoring, file=file.name)
+        rulebook = read_checked_rulebook(file, faq_path=faq)
     counts: dict[str, int] = {}
     for item in rulebook.indicators:
         counts[item.type.value] = counts.get(item.type.value, 0) + 1
@@ -54,29 +55,28 @@ def import_command(
     ] = False,
 ) -> None:
     """Validate and load a rulebook; codes missing from it are retired, not deleted."""
-    services = services_of(ctx)
-    with reported_errors():
-        rulebook = read_rulebook(file, faq_path=faq)
-        rules_from_rulebook(rulebook.scoring, file=file.name)
-        with services.session() as session:
-            if dry_run:
-                plan = rulebook_store.plan_rulebook_import(session=session, rulebook=rulebook)
-                _print_plan(file.name, plan)
-                return
-            try:
-                result = rulebook_store.import_rulebook(
-                    session=session,
-                    rulebook=rulebook,
-                    source=file.name,
-                    imported_by=by,
-                    retire_missing=retire_missing,
-                )
-            except rulebook_store.UnconfirmedRetirementError as exc:
-                fail(
-                    f"{exc.problems[0]}\n如确认停用，请加 --retire-missing 重新导入"
-                    "（可先用 --dry-run 查看将新增、更新和停用哪些指标）。"
-                )
+    from db.rulebook_store import UnconfirmedRetirementError
+    from scoring.rulebook_import import import_rulebook_file, plan_rulebook_file
 
+    services = services_of(ctx)
+    with reported_errors(), services.session() as session:
+        if dry_run:
+            _, plan = plan_rulebook_file(session=session, path=file, faq_path=faq)
+            _print_plan(file.name, plan)
+            return
+        try:
+            rulebook, result = import_rulebook_file(
+                session=session,
+                path=file,
+                faq_path=faq,
+                imported_by=by,
+                retire_missing=retire_missing,
+            )
+        except UnconfirmedRetirementError as exc:
+            fail(
+                f"{exc.problems[0]}\n如确认停用，请加 --retire-missing 重新导入"
+                "（可先用 --dry-run 查看将新增、更新和停用哪些指标）。"
+            )
     services.reload()
     typer.echo(
         f"已导入《{rulebook.title}》（版本 #{result.version_id}）：新增 {len(result.added)} 项，"
@@ -91,7 +91,7 @@ def import_command(
     _echo_duplicates(rulebook.duplicates)
 
 
-def _print_plan(file: str, plan: rulebook_store.RulebookPlan) -> None:
+def _print_plan(file: str, plan: RulebookPlan) -> None:
     changed = plan.updated + plan.reactivated
     typer.echo(
         f"{file}（试运行，未写入）：将新增 {len(plan.added)} 项，更新 {len(changed)} 项，"
@@ -113,6 +113,8 @@ def export_command(
     file: Annotated[Path, typer.Argument(help="导出为 .yaml 或 .xlsx")],
 ) -> None:
     """Write the live rulebook back to YAML or XLSX."""
+    from knowledge.rulebook_files import write_rulebook
+
     services = services_of(ctx)
     with reported_errors():
         rulebook = services.rulebook()
