@@ -297,7 +297,7 @@ async def test_admin_add_with_bad_arguments_changes_nothing(bot: Bot) -> None:
     ]
     assert comma.buttons == []
     wide = only(await bot.send("/add NB02 JF-01 ０.５ 说明", user_id=ADMIN))
-    assert "分值：0.50" in wide.text
+    assert "分值：0.5" in wide.text
     cancel = next(data for label, data in wide.buttons if label == "取消")
     await bot.press(cancel, user_id=ADMIN)
     with bot.services.session() as session:
