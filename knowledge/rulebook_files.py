@@ -371,10 +371,16 @@ def _read_xlsx(data: bytes, file: str) -> Rulebook:
     _attach_faq(records, faq, problems)
     metadata: dict[str, Any] = {}
     if meta is not None:
-        for row in meta.rows:
+        key_lines: dict[str, int] = {}
+        for row in bounded(meta, MAX_TABLE_ROWS):
             key, value = row.values.get("key", ""), row.values.get("value", "")
             if not key:
                 continue
+            if key in key_lines:
+                message = f"键“{key}”重复（首次出现在第{key_lines[key]}行）"
+                problems.append(meta.problem(message, line=row.line, field=key))
+                continue
+            key_lines[key] = row.line
             try:
                 metadata[key] = load_yaml(value, file=file) if value else None
             except InputError as exc:

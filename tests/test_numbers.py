@@ -257,3 +257,21 @@ def test_duplicate_yaml_key_is_refused_with_its_line(database_url: str, tmp_path
             "  - r.yaml 第11行：YAML 格式错误：键“points”重复（首次出现在第9行）",
         ],
     )
+
+
+def test_duplicate_key_in_the_xlsx_metadata_sheet_is_refused(tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    from knowledge.rulebook_files import rulebook_to_xlsx
+    from tests.conftest import SAMPLE_RULEBOOK
+
+    path = tmp_path / "r.xlsx"
+    path.write_bytes(rulebook_to_xlsx(read_rulebook(SAMPLE_RULEBOOK)))
+    book = load_workbook(path)
+    book["元数据"].append(["year", "2027"])
+    book.save(path)
+    with pytest.raises(InputError) as caught:
+        read_rulebook(path)
+    assert [str(p) for p in caught.value.problems] == [
+        "r.xlsx [元数据] 第5行 字段“year”：键“year”重复（首次出现在第3行）"
+    ]
