@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 from telegram.ext import AIORateLimiter, ExtBot
 
+from bot.cli.chinese import ChineseCommand, chinese_typer
 from bot.cli.context import fail, reported_errors, services_of
 from bot.core.reply import html_to_plain
 from bot.rectification import NoticeError, Rectification, RunReport
@@ -23,7 +24,7 @@ from bot.telegram.network import RetryingRequest
 from bot.telegram.notices import DrainReport, OutboxSender
 from db.models import utcnow
 
-app = typer.Typer(help="整改通报：汇总查看", no_args_is_help=True)
+app = chinese_typer("整改通报：汇总查看")
 
 MonthOption = Annotated[str, typer.Option("--month", "-m", help="月份，如 2026-10")]
 TodayOption = Annotated[
@@ -130,7 +131,7 @@ def remind_command(
     )
 
 
-@app.command("list", help="查看某月整改通报汇总：送达、已阅、整改措施、逾期")
+@app.command("list", cls=ChineseCommand, help="查看某月整改通报汇总：送达、已阅、整改措施、逾期")
 def list_command(
     ctx: typer.Context,
     month: MonthOption,

@@ -8,13 +8,14 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from bot.cli.chinese import ChineseCommand, chinese_typer
 from bot.cli.context import fail, reported_errors, services_of, stdin_is_terminal
 from bot.core.reply import html_to_plain
 
 if TYPE_CHECKING:
     from knowledge.matcher import MatchResult
 
-report_app = typer.Typer(help="报表", no_args_is_help=True)
+report_app = chinese_typer("报表")
 BATCH = 500
 
 
@@ -73,7 +74,9 @@ def ask_command(
         out.flush()
 
 
-@report_app.command("unanswered", help="列出未能直接回答的问题，相似问题归组、按次数排序")
+@report_app.command(
+    "unanswered", cls=ChineseCommand, help="列出未能直接回答的问题，相似问题归组、按次数排序"
+)
 def unanswered_command(
     ctx: typer.Context,
     limit: Annotated[int, typer.Option("--limit", min=1, help="最多列出多少组")] = 30,

@@ -7,9 +7,10 @@ from typing import Annotated
 
 import typer
 
+from bot.cli.chinese import ChineseCommand, chinese_typer
 from bot.cli.context import reported_errors, services_of
 
-app = typer.Typer(help="考评指标细则：校验、导入、导出", no_args_is_help=True)
+app = chinese_typer("考评指标细则：校验、导入、导出")
 
 FileArg = Annotated[Path, typer.Argument(help="YAML、CSV 或 XLSX 文件")]
 FaqOption = Annotated[
@@ -17,7 +18,7 @@ FaqOption = Annotated[
 ]
 
 
-@app.command("check", help="校验细则文件（YAML、CSV、XLSX），不写入数据库")
+@app.command("check", cls=ChineseCommand, help="校验细则文件（YAML、CSV、XLSX），不写入数据库")
 def check_command(file: FileArg, faq: FaqOption = None) -> None:
     """Validate a rulebook file without touching the database."""
     from scoring.rulebook_import import read_checked_rulebook
@@ -31,7 +32,7 @@ def check_command(file: FileArg, faq: FaqOption = None) -> None:
     typer.echo(f"{file.name}：校验通过，共 {len(rulebook.indicators)} 项指标（{summary}）。")
 
 
-@app.command("import", help="校验并导入细则；新版本中没有的指标停用而不删除")
+@app.command("import", cls=ChineseCommand, help="校验并导入细则；新版本中没有的指标停用而不删除")
 def import_command(
     ctx: typer.Context,
     file: FileArg,
@@ -59,7 +60,7 @@ def import_command(
         typer.echo(f"重新启用：{'、'.join(result.reactivated)}")
 
 
-@app.command("export", help="把当前细则导出为 YAML 或 XLSX")
+@app.command("export", cls=ChineseCommand, help="把当前细则导出为 YAML 或 XLSX")
 def export_command(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="导出为 .yaml 或 .xlsx")],

@@ -17,6 +17,7 @@ from typing import Annotated, Any
 
 import typer
 
+from bot.cli.chinese import ChineseCommand, chinese_typer
 from bot.cli.context import fail, reported_errors, services_of
 from bot.services import Services
 from db import rulebook_store, scoring_store
@@ -29,9 +30,9 @@ from scoring.periods import FORMS_HELP, Period, PeriodKind, parse_period
 from scoring.queries import Explanation, Ranking, ScoringError
 from scoring.ranking import Gap
 
-units_app = typer.Typer(help="考核对象（单位）：导入、查看", no_args_is_help=True)
-ledger_app = typer.Typer(help="积分台账：导入、录入、冲正、查看", no_args_is_help=True)
-reviews_app = typer.Typer(help="年终评议：导入", no_args_is_help=True)
+units_app = chinese_typer("考核对象（单位）：导入、查看")
+ledger_app = chinese_typer("积分台账：导入、录入、冲正、查看")
+reviews_app = chinese_typer("年终评议：导入")
 
 FileArg = Annotated[Path, typer.Argument(help="CSV 或 XLSX 文件")]
 ByOption = Annotated[str, typer.Option("--by", help="录入人（记入台账）")]
@@ -91,7 +92,9 @@ def _echo_json(data: Any) -> None:
 # ---------------------------------------------------------------- units
 
 
-@units_app.command("import", help="导入考核对象（编码、名称、分组），已有的更新")
+@units_app.command(
+    "import", cls=ChineseCommand, help="导入考核对象（编码、名称、分组），已有的更新"
+)
 def units_import_command(ctx: typer.Context, file: FileArg) -> None:
     """Add or update units from a file (编码/code, 名称/name, 分组/group)."""
     services = services_of(ctx)
@@ -103,7 +106,7 @@ def units_import_command(ctx: typer.Context, file: FileArg) -> None:
     )
 
 
-@units_app.command("list", help="列出考核对象")
+@units_app.command("list", cls=ChineseCommand, help="列出考核对象")
 def units_list_command(
     ctx: typer.Context,
     group: Annotated[str | None, typer.Option("--group", "-g", help="只看某一分组")] = None,
@@ -127,7 +130,9 @@ def units_list_command(
 # ---------------------------------------------------------------- ledger
 
 
-@ledger_app.command("import", help="导入积分台账；编号已导入过的行跳过，不重复计分")
+@ledger_app.command(
+    "import", cls=ChineseCommand, help="导入积分台账；编号已导入过的行跳过，不重复计分"
+)
 def ledger_import_command(
     ctx: typer.Context, file: FileArg, by: ByOption = "cli", today: TodayOption = None
 ) -> None:
@@ -160,7 +165,7 @@ def _describe(view: EntryView, services: Services) -> str:
     return f"{view.unit_code} · {view.indicator_code}{name} · {movement}（{view.entry_date}）"
 
 
-@ledger_app.command("add", help="录入一条台账记录")
+@ledger_app.command("add", cls=ChineseCommand, help="录入一条台账记录")
 def ledger_add_command(
     ctx: typer.Context,
     unit: Annotated[str, typer.Argument(help="单位编码或名称")],
@@ -191,7 +196,7 @@ def ledger_add_command(
     typer.echo(f"已记录第 {view.id} 条：{_describe(view, services)}。")
 
 
-@ledger_app.command("reverse", help="冲正一条台账记录（原记录保留）")
+@ledger_app.command("reverse", cls=ChineseCommand, help="冲正一条台账记录（原记录保留）")
 def ledger_reverse_command(
     ctx: typer.Context,
     entry_id: Annotated[int, typer.Argument(metavar="ENTRY", help="要冲正的台账记录编号")],
@@ -205,7 +210,7 @@ def ledger_reverse_command(
     typer.echo(f"已冲正第 {entry_id} 条：新增第 {view.id} 条 {_describe(view, services)}。")
 
 
-@ledger_app.command("list", help="查看台账记录，最新的在前")
+@ledger_app.command("list", cls=ChineseCommand, help="查看台账记录，最新的在前")
 def ledger_list_command(
     ctx: typer.Context,
     unit: Annotated[str | None, typer.Option("--unit", "-u", help="单位编码或名称")] = None,
@@ -253,7 +258,7 @@ def ledger_list_command(
 # ---------------------------------------------------------------- reviews
 
 
-@reviews_app.command("import", help="导入年终评议得分（年度、单位、评议得分）")
+@reviews_app.command("import", cls=ChineseCommand, help="导入年终评议得分（年度、单位、评议得分）")
 def reviews_import_command(ctx: typer.Context, file: FileArg, by: ByOption = "cli") -> None:
     """Record year-end review scores (年度/year, 单位/unit, 评议得分/score)."""
     services = services_of(ctx)

@@ -7,13 +7,14 @@ from typing import Annotated
 
 import typer
 
+from bot.cli.chinese import ChineseCommand, chinese_typer
 from bot.cli.context import fail, reported_errors, services_of
 from db.roles import Role
 
-app = typer.Typer(help="机器人用户与邀请码", no_args_is_help=True)
+app = chinese_typer("机器人用户与邀请码")
 
 
-@app.command("invite", help="生成一次性邀请码（最后一行只有邀请码）")
+@app.command("invite", cls=ChineseCommand, help="生成一次性邀请码（最后一行只有邀请码）")
 def invite_command(
     ctx: typer.Context,
     role: Annotated[
@@ -48,7 +49,7 @@ def invite_command(
         typer.echo(code)
 
 
-@app.command("list", help="列出已绑定的机器人用户：ID、角色、单位")
+@app.command("list", cls=ChineseCommand, help="列出已绑定的机器人用户：ID、角色、单位")
 def list_command(ctx: typer.Context) -> None:
     """List bound users: channel and id, role and unit."""
     from db import users_store
