@@ -74,7 +74,12 @@ KNOWN_TOP_LEVEL = ("title", "year", "scoring", "indicators")
 # ---------------------------------------------------------------- YAML with line numbers
 
 
-class _LineLoader(yaml.SafeLoader):
+# libyaml's parser when PyYAML was built with it: the pure-Python scanner costs most of a
+# rulebook load (a start-up of kpibot ask, every reload of the bot).
+_SafeBase: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _LineLoader(_SafeBase):  # type: ignore[valid-type,misc]
     """A safe loader that keeps decimals exact and remembers each mapping key's line."""
 
 

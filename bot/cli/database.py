@@ -6,6 +6,7 @@ import typer
 
 from bot.cli.chinese import ChineseCommand, chinese_typer
 from bot.cli.context import fail, services_of
+from bot.cli.output import say
 
 app = chinese_typer("数据库结构管理")
 
@@ -26,9 +27,9 @@ def upgrade_command(ctx: typer.Context) -> None:
     finally:
         engine.dispose()
     if before == after:
-        typer.echo(f"数据库结构已是最新（{after}）。")
+        say(f"数据库结构已是最新（{after}）。")
     else:
-        typer.echo(f"数据库结构已升级：{before or '空库'} → {after}")
+        say(f"数据库结构已升级：{before or '空库'} → {after}")
 
 
 @app.command("current", cls=ChineseCommand, help="查看数据库结构版本及本程序所需版本")
@@ -44,4 +45,4 @@ def current_command(ctx: typer.Context) -> None:
         engine.dispose()
     head = head_revision()
     state = "最新" if current == head else "需要升级"
-    typer.echo(f"当前版本：{current or '空库'}；本程序需要：{head}（{state}）")
+    say(f"当前版本：{current or '空库'}；本程序需要：{head}（{state}）")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -11,8 +11,10 @@ from bot.cli import database, questions, rulebook, scoring, telegram_bot, users
 from bot.cli import notices as notices_cli
 from bot.cli.chinese import ChineseCommand, chinese_typer
 from bot.cli.context import fail, reported_errors, services_of
-from bot.services import Services
-from bot.settings import load_settings
+from bot.cli.output import say
+
+if TYPE_CHECKING:
+    from bot.services import Services
 
 app = chinese_typer("kpibot：绩效考评助手（指标问答、积分排名、整改通报）", name="kpibot")
 
@@ -27,6 +29,9 @@ def root(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="输出调试日志")] = False,
 ) -> None:
     """Build the services every command uses."""
+    from bot.services import Services
+    from bot.settings import load_settings
+
     logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING)
     services = Services(load_settings(db))
     ctx.obj = services
@@ -83,12 +88,12 @@ def demo_command(ctx: typer.Context, as_: AsOption = "admin") -> None:
         if ensure_sample_rulebook(services):
             rulebook_loaded = services.rulebook()
             assert rulebook_loaded is not None
-            typer.echo(
+            say(
                 f"已载入示例细则《{rulebook_loaded.title}》，"
                 f"共 {len(rulebook_loaded.indicators)} 项指标。"
             )
         if seeded := scoring.ensure_demo_scores(services):
-            typer.echo(seeded)
+            say(seeded)
         open_console(services, as_)
 
 

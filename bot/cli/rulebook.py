@@ -9,6 +9,7 @@ import typer
 
 from bot.cli.chinese import ChineseCommand, chinese_typer
 from bot.cli.context import reported_errors, services_of
+from bot.cli.output import say
 
 app = chinese_typer("考评指标细则：校验、导入、导出")
 
@@ -29,7 +30,7 @@ def check_command(file: FileArg, faq: FaqOption = None) -> None:
     for item in rulebook.indicators:
         counts[item.type.value] = counts.get(item.type.value, 0) + 1
     summary = "、".join(f"{kind} {n} 项" for kind, n in counts.items())
-    typer.echo(f"{file.name}：校验通过，共 {len(rulebook.indicators)} 项指标（{summary}）。")
+    say(f"{file.name}：校验通过，共 {len(rulebook.indicators)} 项指标（{summary}）。")
 
 
 @app.command("import", cls=ChineseCommand, help="校验并导入细则；新版本中没有的指标停用而不删除")
@@ -48,16 +49,16 @@ def import_command(
             session=session, path=file, faq_path=faq, imported_by=by
         )
     services.reload()
-    typer.echo(
+    say(
         f"已导入《{rulebook.title}》（版本 #{result.version_id}）：新增 {len(result.added)} 项，"
         f"更新 {len(result.updated) + len(result.reactivated)} 项，"
         f"未变 {len(result.unchanged)} 项，"
         f"停用 {len(result.retired)} 项。"
     )
     if result.retired:
-        typer.echo(f"已停用（保留历史）：{'、'.join(result.retired)}")
+        say(f"已停用（保留历史）：{'、'.join(result.retired)}")
     if result.reactivated:
-        typer.echo(f"重新启用：{'、'.join(result.reactivated)}")
+        say(f"重新启用：{'、'.join(result.reactivated)}")
 
 
 @app.command("export", cls=ChineseCommand, help="把当前细则导出为 YAML 或 XLSX")
@@ -72,7 +73,7 @@ def export_command(
     with reported_errors():
         rulebook = services.rulebook()
         if rulebook is None:
-            typer.echo("数据库中还没有考评指标细则。", err=True)
+            say("数据库中还没有考评指标细则。", err=True)
             raise typer.Exit(1)
         write_rulebook(rulebook, file)
-    typer.echo(f"已导出 {len(rulebook.indicators)} 项指标到 {file}。")
+    say(f"已导出 {len(rulebook.indicators)} 项指标到 {file}。")

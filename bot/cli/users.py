@@ -9,6 +9,7 @@ import typer
 
 from bot.cli.chinese import ChineseCommand, chinese_typer
 from bot.cli.context import fail, reported_errors, services_of
+from bot.cli.output import say
 from db.roles import Role
 
 app = chinese_typer("机器人用户与邀请码")
@@ -44,9 +45,9 @@ def invite_command(
         except InviteError as exc:
             fail(str(exc))
         where = f"，单位 {unit}" if role is not Role.ADMIN else ""
-        typer.echo(f"已生成{role.label}邀请码{where}，{days} 天内有效，仅可使用一次。")
-        typer.echo("请让对方向机器人发送：/start 邀请码")
-        typer.echo(code)
+        say(f"已生成{role.label}邀请码{where}，{days} 天内有效，仅可使用一次。")
+        say("请让对方向机器人发送：/start 邀请码")
+        say(code)
 
 
 @app.command("list", cls=ChineseCommand, help="列出已绑定的机器人用户：ID、角色、单位")
@@ -58,9 +59,7 @@ def list_command(ctx: typer.Context) -> None:
     with reported_errors(), services.session() as session:
         users = users_store.list_users(session=session)
     if not users:
-        typer.echo("尚无绑定用户。")
+        say("尚无绑定用户。")
         return
     for user in users:
-        typer.echo(
-            f"{user.channel}:{user.external_id}\t{Role(user.role).label}\t{user.unit_code or '-'}"
-        )
+        say(f"{user.channel}:{user.external_id}\t{Role(user.role).label}\t{user.unit_code or '-'}")
