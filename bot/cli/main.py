@@ -85,6 +85,8 @@ def demo_command(ctx: typer.Context, as_: AsOption = "admin") -> None:
     """Set up the sample data (if missing) and open the console chat on it."""
     services = services_of(ctx)
     with reported_errors():
+        if services.rulebook() is None:
+            say("首次运行：正在载入示例细则、生成一年的示例考核数据，约需半分钟……", err=True)
         if ensure_sample_rulebook(services):
             rulebook_loaded = services.rulebook()
             assert rulebook_loaded is not None
@@ -94,7 +96,37 @@ def demo_command(ctx: typer.Context, as_: AsOption = "admin") -> None:
             )
         if seeded := scoring.ensure_demo_scores(services):
             say(seeded)
+            if tried := ensure_demo_notices(services):
+                say(tried)
         open_console(services, as_)
+
+
+def ensure_demo_notices(services: Services) -> str | None:
+    """Issue last month's notices on the demo data and bind a demo liaison of a bottom unit,
+    so that 已阅 and 报送整改措施 can be tried in the console; the hint to do so."""
+    from bot.console import resolve_identity
+    from bot.rectification import NoticeError
+
+    rectification = services.rectification
+    month = rectification.default_month()
+    quiet = logging.getLogger("bot.rectification")
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)  # "no liaison bound" is the demo's starting point, not news
+    try:
+        report = rectification.run_month(month, source="demo")
+    except NoticeError:
+        return None
+    finally:
+        quiet.setLevel(level)
+    if not report.notices:
+        return None
+    unit = report.notices[0].unit_code
+    resolve_identity(services, f"liaison:{unit}")
+    return (
+        f"已发布{month.label}示例整改通报（末位单位 {len(report.notices)} 个），"
+        f"并绑定 {unit} 的示例绩效联络员。体验答复：kpibot chat --as liaison:{unit}，"
+        "再输入 /notice"
+    )
 
 
 app.command(
