@@ -47,28 +47,26 @@ def pad(text: str, width: int) -> str:
     return text + " " * max(width - _cells(text), 0)
 
 
+def _environment(autoescape: Any) -> Environment:
+    return Environment(
+        loader=PackageLoader("bot", "templates"),
+        autoescape=autoescape,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+    )
+
+
 class Renderer:
     """Renders the reply templates in ``bot/templates``."""
 
     def __init__(self) -> None:
-        self.env = Environment(
-            loader=PackageLoader("bot", "templates"),
-            autoescape=select_autoescape(default=True, default_for_string=True),
-            undefined=StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
-            keep_trailing_newline=False,
-        )
+        self.env = _environment(select_autoescape(default=True, default_for_string=True))
         self.env.filters["points"] = format_points
         self.env.filters["score"] = format_score
-        self.text_env = Environment(
-            loader=PackageLoader("bot", "templates"),
-            autoescape=False,  # the CLI's reports go to a terminal or a file, never to HTML
-            undefined=StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
-            keep_trailing_newline=False,
-        )
+        # The CLI's reports go to a terminal or a file, never to HTML: nothing to escape.
+        self.text_env = _environment(False)
         self.text_env.filters["fixed"] = format_fixed
         self.text_env.filters["pad"] = pad
 
