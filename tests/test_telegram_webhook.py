@@ -45,7 +45,7 @@ def post_update(url: str, update: dict[str, object], secret: str) -> int:
         return int(exc.code)
 
 
-def wait_for_method(api: FakeBotApi, method: str, timeout: float = 15.0) -> dict[str, object]:
+def wait_for_method(api: FakeBotApi, method: str, timeout: float = 60.0) -> dict[str, object]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with api.lock:
