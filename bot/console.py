@@ -1,7 +1,7 @@
 """The console door: the core's conversation in a terminal, buttons as numbered choices.
 
 It offers what every door offers to the same role (``kpibot chat --as admin``,
-``--as staff:NB01``, ``--as liaison:NB01``, ``--as telegram:12345678`` for a bound Telegram
+``--as staff:PC01``, ``--as liaison:PC01``, ``--as telegram:12345678`` for a bound Telegram
 user): each line goes to the core's dispatcher, each reply is printed as plain text with its
 buttons numbered; typing a number presses one (the core remembers what it offered). On a
 terminal, lines can be edited and recalled (readline).
@@ -56,7 +56,7 @@ def resolve_identity(services: Services, text: str | None) -> tuple[str, str]:
         raise ValueError(AS_HELP) from None
     unit = rest.strip().upper() or None
     if role is not Role.ADMIN and unit is None:
-        raise ValueError(f"{role.label}需要指定单位，例如 --as {role.value}:NB01")
+        raise ValueError(f"{role.label}需要指定单位，例如 --as {role.value}:PC01")
     with services.session() as session:
         if unit is not None and scoring_store.get_unit(session=session, code=unit) is None:
             raise ValueError(f"未知单位“{rest.strip()}”。")

@@ -197,3 +197,19 @@ def test_every_reply_passes_the_masking_boundary(services: Services) -> None:
     why = services.dispatcher.handle(WECOM, "boss", CommandCall("why", ("NB01",)))
     assert "第一税务所" in why.text
     assert "13900001111" not in why.text
+
+
+def test_one_users_messages_at_once_keep_one_state(services: Services) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        replies = list(
+            pool.map(
+                lambda _: services.dispatcher.handle(WECOM, "boss", Text("税收收入完成率怎么算")),
+                range(16),
+            )
+        )
+    assert {reply.text.split("\n")[0] for reply in replies} == {"<b>【DL-01】税收收入完成率</b>"}
+    assert services.dispatcher.handle(WECOM, "boss", Text("3")).text.startswith(
+        "<b>【DL-01】税收收入完成率</b>"
+    )  # the third choice offered (派出机构解读) is remembered once

@@ -106,7 +106,7 @@ def running_bot(
 
 def wait(api: FakeBotApi, method: str, chat: int | None, found: Callable[[str], bool]) -> Sent:
     """The first ``method`` call to ``chat`` (any chat: None) whose text satisfies ``found``."""
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 60  # a deadline, not a sleep: a loaded CI machine is slow
     with api.lock:
         while True:
             for call in api.sent:

@@ -38,11 +38,19 @@ def post_update(url: str, update: dict[str, object], secret: str) -> int:
         data=json.dumps(update).encode(),
         headers={"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": secret},
     )
-    try:
-        with urllib.request.urlopen(request, timeout=5) as response:
-            return int(response.status)
-    except urllib.error.HTTPError as exc:
-        return int(exc.code)
+    # The bot may register its webhook a moment before its server accepts connections (a
+    # loaded machine makes the moment long): wait for it to listen, up to a deadline.
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(request, timeout=5) as response:
+                return int(response.status)
+        except urllib.error.HTTPError as exc:
+            return int(exc.code)
+        except urllib.error.URLError as exc:
+            if not isinstance(exc.reason, ConnectionRefusedError) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
 
 
 def wait_for_method(api: FakeBotApi, method: str, timeout: float = 60.0) -> dict[str, object]:

@@ -8,13 +8,15 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from bot.cli.chinese import ChineseCommand, chinese_typer
 from bot.cli.context import fail, reported_errors, services_of, stdin_is_terminal
+from bot.cli.output import say
 from bot.core.reply import html_to_plain
 
 if TYPE_CHECKING:
     from knowledge.matcher import MatchResult
 
-report_app = typer.Typer(help="报表", no_args_is_help=True)
+report_app = chinese_typer("报表")
 BATCH = 500
 
 
@@ -48,12 +50,14 @@ def ask_command(
             result = matcher.match_question(question)
             conversation.record([result], channel="cli")
             if as_json:
-                typer.echo(result_json(result))
+                say(result_json(result))
             else:
-                typer.echo(html_to_plain(conversation.reply_for(result).text))
+                say(html_to_plain(conversation.reply_for(result).text))
             return
+        from bot.core.boundary import outgoing
+
         if stdin_is_terminal():
-            typer.echo("请逐行输入问题，Ctrl-D 结束：", err=True)
+            say("请逐行输入问题，Ctrl-D 结束：", err=True)
         pending: list[MatchResult] = []
         out = sys.stdout
         for line in sys.stdin:
@@ -63,9 +67,9 @@ def ask_command(
             result = matcher.match_question(text)
             pending.append(result)
             if as_json:
-                out.write(result_json(result) + "\n")
+                out.write(outgoing(result_json(result)) + "\n")
             else:
-                out.write(html_to_plain(conversation.reply_for(result).text) + "\n\n")
+                out.write(outgoing(html_to_plain(conversation.reply_for(result).text)) + "\n\n")
             if len(pending) >= BATCH:
                 conversation.record(pending, channel="cli")
                 pending.clear()
@@ -73,7 +77,9 @@ def ask_command(
         out.flush()
 
 
-@report_app.command("unanswered", help="列出未能直接回答的问题，相似问题归组、按次数排序")
+@report_app.command(
+    "unanswered", cls=ChineseCommand, help="列出未能直接回答的问题，相似问题归组、按次数排序"
+)
 def unanswered_command(
     ctx: typer.Context,
     limit: Annotated[int, typer.Option("--limit", min=1, help="最多列出多少组")] = 30,
@@ -88,7 +94,7 @@ def unanswered_command(
         rows = question_log.unanswered_questions(session=session)
     groups = group_questions([(r.question, r.status, r.candidates) for r in rows])[:limit]
     if as_json:
-        typer.echo(
+        say(
             json.dumps(
                 [
                     {
@@ -106,15 +112,15 @@ def unanswered_command(
         )
         return
     if not groups:
-        typer.echo("暂无未能回答的问题。")
+        say("暂无未能回答的问题。")
         return
-    typer.echo(f"未能直接回答的问题（共 {len(rows)} 条，{len(groups)} 组，按次数排序）：")
+    say(f"未能直接回答的问题（共 {len(rows)} 条，{len(groups)} 组，按次数排序）：")
     for number, group in enumerate(groups, start=1):
         statuses = "、".join(
             f"{'待确认' if s == 'clarify' else '未覆盖'} {n}" for s, n in group.statuses
         )
-        typer.echo(f"{number:>3}. [{group.count} 次] {group.example}（{statuses}）")
+        say(f"{number:>3}. [{group.count} 次] {group.example}（{statuses}）")
         for variant in group.variants:
-            typer.echo(f"       · {variant}")
+            say(f"       · {variant}")
         if group.candidates:
-            typer.echo(f"       可能相关：{'、'.join(code for code, _ in group.candidates)}")
+            say(f"       可能相关：{'、'.join(code for code, _ in group.candidates)}")

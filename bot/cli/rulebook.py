@@ -7,12 +7,14 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from bot.cli.chinese import ChineseCommand, chinese_typer
 from bot.cli.context import fail, reported_errors, services_of
+from bot.cli.output import say
 
 if TYPE_CHECKING:
     from db.rulebook_store import RulebookPlan
 
-app = typer.Typer(help="考评指标细则：校验、导入、导出", no_args_is_help=True)
+app = chinese_typer("考评指标细则：校验、导入、导出")
 
 FileArg = Annotated[Path, typer.Argument(help="YAML、CSV 或 XLSX 文件")]
 FaqOption = Annotated[
@@ -20,7 +22,7 @@ FaqOption = Annotated[
 ]
 
 
-@app.command("check", help="校验细则文件（YAML、CSV、XLSX），不写入数据库")
+@app.command("check", cls=ChineseCommand, help="校验细则文件（YAML、CSV、XLSX），不写入数据库")
 def check_command(file: FileArg, faq: FaqOption = None) -> None:
     """Validate a rulebook file without touching the database."""
     from scoring.rulebook_import import read_checked_rulebook
@@ -31,16 +33,16 @@ def check_command(file: FileArg, faq: FaqOption = None) -> None:
     for item in rulebook.indicators:
         counts[item.type.value] = counts.get(item.type.value, 0) + 1
     summary = "、".join(f"{kind} {n} 项" for kind, n in counts.items())
-    typer.echo(f"{file.name}：校验通过，共 {len(rulebook.indicators)} 项指标（{summary}）。")
+    say(f"{file.name}：校验通过，共 {len(rulebook.indicators)} 项指标（{summary}）。")
     _echo_duplicates(rulebook.duplicates)
 
 
 def _echo_duplicates(duplicates: int) -> None:
     if duplicates:
-        typer.echo(f"文件内重复 {duplicates} 项（编码与内容均相同），已只保留一次。")
+        say(f"文件内重复 {duplicates} 项（编码与内容均相同），已只保留一次。")
 
 
-@app.command("import", help="校验并导入细则；新版本中没有的指标停用而不删除")
+@app.command("import", cls=ChineseCommand, help="校验并导入细则；新版本中没有的指标停用而不删除")
 def import_command(
     ctx: typer.Context,
     file: FileArg,
@@ -78,36 +80,36 @@ def import_command(
                 "（可先用 --dry-run 查看将新增、更新和停用哪些指标）。"
             )
     services.reload()
-    typer.echo(
+    say(
         f"已导入《{rulebook.title}》（版本 #{result.version_id}）：新增 {len(result.added)} 项，"
         f"更新 {len(result.updated) + len(result.reactivated)} 项，"
         f"未变 {len(result.unchanged)} 项，"
         f"停用 {len(result.retired)} 项。"
     )
     if result.retired:
-        typer.echo(f"已停用（保留历史）：{'、'.join(result.retired)}")
+        say(f"已停用（保留历史）：{'、'.join(result.retired)}")
     if result.reactivated:
-        typer.echo(f"重新启用：{'、'.join(result.reactivated)}")
+        say(f"重新启用：{'、'.join(result.reactivated)}")
     _echo_duplicates(rulebook.duplicates)
 
 
 def _print_plan(file: str, plan: RulebookPlan) -> None:
     changed = plan.updated + plan.reactivated
-    typer.echo(
+    say(
         f"{file}（试运行，未写入）：将新增 {len(plan.added)} 项，更新 {len(changed)} 项，"
         f"未变 {len(plan.unchanged)} 项，停用 {len(plan.retired)} 项。"
     )
     for label, codes in (("新增", plan.added), ("更新", changed), ("停用", plan.retired)):
         if codes:
-            typer.echo(f"{label}：{'、'.join(codes)}")
+            say(f"{label}：{'、'.join(codes)}")
     if plan.retires_many:
-        typer.echo(
+        say(
             f"注意：将停用的指标超过现有有效指标（{plan.active_before} 项）的四分之一，"
             "正式导入时需加 --retire-missing 确认。"
         )
 
 
-@app.command("export", help="把当前细则导出为 YAML 或 XLSX")
+@app.command("export", cls=ChineseCommand, help="把当前细则导出为 YAML 或 XLSX")
 def export_command(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="导出为 .yaml 或 .xlsx")],
@@ -119,7 +121,7 @@ def export_command(
     with reported_errors():
         rulebook = services.rulebook()
         if rulebook is None:
-            typer.echo("数据库中还没有考评指标细则。", err=True)
+            say("数据库中还没有考评指标细则。", err=True)
             raise typer.Exit(1)
         write_rulebook(rulebook, file)
-    typer.echo(f"已导出 {len(rulebook.indicators)} 项指标到 {file}。")
+    say(f"已导出 {len(rulebook.indicators)} 项指标到 {file}。")

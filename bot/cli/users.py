@@ -7,13 +7,15 @@ from typing import Annotated
 
 import typer
 
+from bot.cli.chinese import ChineseCommand, chinese_typer
 from bot.cli.context import fail, reported_errors, services_of
+from bot.cli.output import say
 from db.roles import Role
 
-app = typer.Typer(help="机器人用户与邀请码", no_args_is_help=True)
+app = chinese_typer("机器人用户与邀请码")
 
 
-@app.command("invite", help="生成一次性邀请码（最后一行只有邀请码）")
+@app.command("invite", cls=ChineseCommand, help="生成一次性邀请码（最后一行只有邀请码）")
 def invite_command(
     ctx: typer.Context,
     role: Annotated[
@@ -43,12 +45,12 @@ def invite_command(
         except InviteError as exc:
             fail(str(exc))
         where = f"，单位 {unit}" if role is not Role.ADMIN else ""
-        typer.echo(f"已生成{role.label}邀请码{where}，{days} 天内有效，仅可使用一次。")
-        typer.echo("请让对方向机器人发送：/start 邀请码")
-        typer.echo(code)
+        say(f"已生成{role.label}邀请码{where}，{days} 天内有效，仅可使用一次。")
+        say("请让对方向机器人发送：/start 邀请码")
+        say(code)
 
 
-@app.command("list", help="列出已绑定的机器人用户：ID、角色、单位")
+@app.command("list", cls=ChineseCommand, help="列出已绑定的机器人用户：ID、角色、单位")
 def list_command(ctx: typer.Context) -> None:
     """List bound users: channel and id, role and unit."""
     from db import users_store
@@ -57,9 +59,7 @@ def list_command(ctx: typer.Context) -> None:
     with reported_errors(), services.session() as session:
         users = users_store.list_users(session=session)
     if not users:
-        typer.echo("尚无绑定用户。")
+        say("尚无绑定用户。")
         return
     for user in users:
-        typer.echo(
-            f"{user.channel}:{user.external_id}\t{Role(user.role).label}\t{user.unit_code or '-'}"
-        )
+        say(f"{user.channel}:{user.external_id}\t{Role(user.role).label}\t{user.unit_code or '-'}")

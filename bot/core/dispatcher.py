@@ -195,15 +195,23 @@ class Dispatcher:
         return Turn(self.services, caller, state.choices, state.pending, state.data)
 
     def _save(self, turn: Turn) -> None:
+        from sqlalchemy.exc import IntegrityError
+
         from db import conversation_store
 
-        with self.services.session() as session:
-            conversation_store.save_state(
-                session=session,
-                channel=turn.caller.channel,
-                external_id=turn.caller.external_id,
-                choices=turn.choices,
-                pending=turn.pending,
-                data=turn.data,
-                now=self.services.now(),
-            )
+        for attempt in (1, 2):  # two first messages of one user at once: the second updates
+            try:
+                with self.services.session() as session:
+                    conversation_store.save_state(
+                        session=session,
+                        channel=turn.caller.channel,
+                        external_id=turn.caller.external_id,
+                        choices=turn.choices,
+                        pending=turn.pending,
+                        data=turn.data,
+                        now=self.services.now(),
+                    )
+                return
+            except IntegrityError:
+                if attempt == 2:
+                    raise
