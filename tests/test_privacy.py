@@ -145,7 +145,9 @@ def emails(draw: st.DrawFn) -> str:
 def cards(draw: st.DrawFn) -> str:
     # Debit cards have 19 digits (written 4-4-4-4-3), credit cards 16; a few have 17 or 18.
     number = "62" + draw(numbers(draw(st.sampled_from([14, 15, 16, 17]))))
-    groupings = [(len(number),), (4, 4, 4, 4)] if len(number) in (16, 19) else [(len(number),)]
+    groupings: list[tuple[int, ...]] = [(len(number),)]
+    if len(number) in (16, 19):
+        groupings.append((4, 4, 4, 4))
     return draw(written(number, groupings))
 
 
