@@ -19,17 +19,17 @@ def digits(text: str) -> str:
     )
 
 
-# What may stand between two digits of one number: spaces, dashes, dots, invisible characters.
-_NOT_IN_A_NUMBER = re.compile(
-    r"[^\d\s\-.·—–－．\u200b-\u200f\u2060\ufeff\u00ad〇零一二三四五六七八九幺壹贰叁肆伍陆柒捌玖]+"
-)
+_DIGIT = r"[\d〇零一二三四五六七八九幺壹贰叁肆伍陆柒捌玖]"
+# One number: digits with at most three spaces, dashes, dots or invisible characters between
+# two of them (what the masker also reads as one number).
+_NUMBER = re.compile(rf"{_DIGIT}(?:[\s\-.·—–－．\u200b-\u200f\u2060\ufeff\u00ad]{{0,3}}{_DIGIT})*")
 
 
 def windows(text: str, width: int = 4) -> set[str]:
     """Every ``width`` consecutive digits within one number of the text."""
     found: set[str] = set()
-    for part in _NOT_IN_A_NUMBER.split(text):
-        number = digits(part)
+    for match in _NUMBER.finditer(text):
+        number = digits(match.group())
         found.update(number[i : i + width] for i in range(len(number) - width + 1))
     return found
 
@@ -41,6 +41,6 @@ def leaked_digits(before: str, secret: str, after: str, masked: str) -> set[str]
     return (windows(secret) & windows(masked)) - around
 
 
-def carries_digits_of(text: str, secret: str) -> bool:
-    """Whether one number in the text holds four consecutive digits of the secret."""
-    return bool(windows(secret) & windows(text))
+def carries_digits_of(text: str, secret: str, width: int = 4) -> bool:
+    """Whether one number in the text holds ``width`` consecutive digits of the secret."""
+    return bool(windows(secret, width) & windows(text, width))

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+from bot.core.reply import html_to_plain
 from bot.rectification import Rectification
-from bot.render import html_to_plain
 from bot.services import Services
 from db.schema import upgrade  # noqa: F401 - the engine fixture migrates
 from knowledge.privacy import ADDRESS_MASK, ID_MASK, PHONE_MASK

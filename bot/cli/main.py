@@ -2,25 +2,36 @@
 
 from __future__ import annotations
 
+import getpass
 import logging
-from typing import Annotated
+import sys
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
 from bot.cli import database, questions, rulebook, scoring, telegram_bot, users
 from bot.cli import notices as notices_cli
 from bot.cli.context import fail, reported_errors, services_of
-from bot.console import ConsoleChat, resolve_caller
-from bot.conversation import Conversation
-from bot.membership import Membership
-from bot.scoreboard import Scoreboard
+from bot.core.boundary import masked_standard_streams
 from bot.services import Services
 from bot.settings import load_settings
-from bot.uploads import Uploads
-from db import rulebook_store, scoring_store
-from knowledge.rulebook_files import read_rulebook
+
+logger = logging.getLogger(__name__)
+
+class KpibotGroup(TyperGroup):
+    """The root group; it remembers the command line for the log of ``--unmasked``."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:  # click.Context (vendored)
+        ctx.meta[COMMAND_LINE] = " ".join(args)
+        return super().parse_args(ctx, args)
+
+
+COMMAND_LINE = "kpibot.command_line"
+FAULT_EXIT_CODE = 3
 
 app = typer.Typer(
+    cls=KpibotGroup,
     help="kpibot：绩效考评助手（指标问答、积分排名、整改通报）",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -36,9 +47,24 @@ def root(
         typer.Option("--db", help="数据库 URL（默认 KPIBOT_DATABASE_URL 或 sqlite:///kpibot.db）"),
     ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="输出调试日志")] = False,
+    unmasked: Annotated[
+        bool,
+        typer.Option(
+            "--unmasked",
+            help="显示未隐去的个人信息（身份证号、电话、地址等）；仅限在服务器上核对，每次使用均记入日志",
+        ),
+    ] = False,
 ) -> None:
-    """Build the services every command uses."""
+    """Build the services every command uses; mask what it prints unless ``--unmasked``."""
     logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING)
+    if unmasked:
+        logger.warning(
+            "personal data shown unmasked: user %s ran kpibot %s",
+            getpass.getuser(),
+            ctx.meta.get(COMMAND_LINE, ctx.invoked_subcommand),
+        )
+    else:
+        ctx.with_resource(masked_standard_streams())
     services = Services(load_settings(db))
     ctx.obj = services
     ctx.call_on_close(services.close)
@@ -48,13 +74,11 @@ def ensure_sample_rulebook(services: Services) -> bool:
     """Load the shipped sample rulebook when the database has none; True if loaded."""
     if services.rulebook() is not None:
         return False
-    sample = read_rulebook(services.settings.sample_rulebook)
+    from scoring.rulebook_import import import_rulebook_file
+
     with services.session() as session:
-        rulebook_store.import_rulebook(
-            session=session,
-            rulebook=sample,
-            source=services.settings.sample_rulebook.name,
-            imported_by="demo",
+        import_rulebook_file(
+            session=session, path=services.settings.sample_rulebook, imported_by="demo"
         )
     services.reload()
     return True
@@ -63,32 +87,21 @@ def ensure_sample_rulebook(services: Services) -> bool:
 AsOption = Annotated[
     str | None,
     typer.Option(
-        "--as", help="身份：admin、staff:单位编码、liaison:单位编码，或已绑定用户的 Telegram ID"
+        "--as",
+        help="身份：admin、staff:单位编码、liaison:单位编码，或 telegram:已绑定用户的 ID",
     ),
 ]
 
 
 def open_console(services: Services, as_text: str | None) -> None:
     """Run the console chat as the caller ``--as`` names."""
-    membership = Membership(services)
-
-    def unit_exists(code: str) -> bool:
-        with services.session() as session:
-            return any(
-                u.code.upper() == code.upper() for u in scoring_store.list_units(session=session)
-            )
+    from bot.console import ConsoleChat, resolve_identity
 
     try:
-        caller = resolve_caller(as_text, membership, unit_exists=unit_exists)
+        identity = resolve_identity(services, as_text)
     except ValueError as exc:
         fail(str(exc))
-    ConsoleChat(
-        Conversation(services, channel="console"),
-        scoreboard=Scoreboard(services, today=services.today),
-        membership=membership,
-        uploads=Uploads(services, today=services.today),
-        caller=caller,
-    ).run()
+    ConsoleChat(services.dispatcher, identity).run()
 
 
 @app.command("chat", help="在终端打开对话（可用 --as 指定身份）")
@@ -138,5 +151,16 @@ app.add_typer(notices_cli.app, name="notices")
 
 
 def run() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point: a fault of the database or the disk ends the command with
+    one Chinese sentence on stderr and a non-zero exit; its details go to the log only."""
+    try:
+        app()
+    except Exception as exc:
+        from bot.core.faults import fault_sentence
+
+        sentence = fault_sentence(exc)
+        if sentence is None:
+            raise
+        logger.info("command stopped by a fault: %s", sentence, exc_info=exc)
+        sys.stderr.write(sentence + "\n")
+        raise SystemExit(FAULT_EXIT_CODE) from None
