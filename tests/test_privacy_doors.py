@@ -18,6 +18,8 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
+from bot.core.boundary import seal
+from bot.core.reply import Attachment, Reply
 from bot.services import Services
 from bot.telegram.door import SERVICES
 from db import users_store
@@ -178,3 +180,22 @@ async def test_unanswered_is_masked_and_the_log_keeps_the_question(bot: Bot) -> 
     assert_masked(text)
     with bot.services.session() as session:
         assert QUESTION in [q.question for q in session.exec(select(QuestionLog)).all()]
+
+
+# ---------------------------------------------------------------- exports
+
+
+def test_a_text_export_is_masked_on_the_way_out() -> None:
+    export = Attachment("台账.csv", f"日期,说明\n2026-03-02,{NOTE}\n".encode())
+    sealed = seal(Reply("导出完成", attachments=(export,)))
+    [masked] = sealed.attachments
+    assert (
+        masked.data.decode()
+        == f"日期,说明\n2026-03-02,联系人 {PHONE_MASK}，身份证 [证件号已隐去]\n"
+    )
+
+
+def test_an_export_the_boundary_cannot_read_is_refused() -> None:
+    # A binary export would leave unmasked: the boundary refuses it rather than let it pass.
+    with pytest.raises(ValueError, match="only text exports"):
+        seal(Reply("导出完成", attachments=(Attachment("台账.xlsx", b"PK\x03\x04"),)))

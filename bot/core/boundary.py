@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from typing import TextIO
 
-from bot.core.reply import Button, Reply
+from bot.core.reply import Attachment, Button, Reply
 from knowledge.privacy import mask_personal_data
 
 
@@ -24,10 +24,24 @@ def outgoing(text: str) -> str:
     return mask_personal_data(text)
 
 
+TEXT_FILES = (".csv", ".txt", ".json", ".yaml", ".yml", ".md", ".html")
+
+
 def seal(reply: Reply) -> Reply:
-    """The reply with its text and button labels passed through :func:`outgoing`."""
+    """The reply with its text, button labels and text attachments (exports) passed through
+    :func:`outgoing`."""
     rows = tuple(tuple(Button(outgoing(b.label), b.data) for b in row) for row in reply.rows)
-    return replace(reply, text=outgoing(reply.text), rows=rows)
+    attachments = tuple(_sealed_attachment(a) for a in reply.attachments)
+    return replace(reply, text=outgoing(reply.text), rows=rows, attachments=attachments)
+
+
+def _sealed_attachment(attachment: Attachment) -> Attachment:
+    if not attachment.name.lower().endswith(TEXT_FILES):
+        raise ValueError(
+            f"attachment {attachment.name}: only text exports can be masked on the way out"
+        )
+    text = attachment.data.decode("utf-8-sig")
+    return Attachment(attachment.name, outgoing(text).encode("utf-8"))
 
 
 class MaskedStream(io.TextIOBase):
