@@ -133,14 +133,15 @@ _NOT_A_QUANTITY = rf"(?!\s?{_QUANTITY_UNIT})"
 _NOT_A_COUNT = rf"(?![0-9:]|{_QUANTITY_UNIT})"
 _NOT_A_NUMBER_OF_ITS_OWN = rf"(?![0-9:]|[ .,\-][0-9]|{_QUANTITY_UNIT})"
 # A bare local landline (65123456, 6512-3456, 651 2345) is only 7 or 8 digits, so it must
-# look like one: not part of a code (KF-02, DEMO-2026-0001, No.12345678), not a date
+# look like one: not part of a code (KF-02, DEMO-2026-0001, No.12345678, an invite code
+# ab_1234567_c), not a date
 # (20261120), not a year range (2019-2026), not an amount or a count (12345678元, 1234567.5).
 _BARE_LANDLINE = (
-    r"(?<![A-Za-z0-9#№¥￥$])(?<![A-Za-z0-9][\-.])(?<!第)"
+    r"(?<![A-Za-z0-9_#№¥￥$])(?<![A-Za-z0-9_][\-.])(?<!第)"
     r"(?!(?:19|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])(?![0-9]))"
     r"(?!(?:1[89]|2[01])[0-9]{2}[ \-](?:1[89]|2[01])[0-9]{2}(?![0-9]))"
     r"(?:[2-9][0-9]{6,7}|[2-9][0-9]{2,3}[ \-][0-9]{4})"
-    rf"(?![0-9A-Za-z])(?![.\-][0-9]){_NOT_A_QUANTITY}"
+    rf"(?![0-9A-Za-z_])(?![.\-][0-9]){_NOT_A_QUANTITY}"
 )
 # Bank cards: 16 to 19 digits, bare or in groups of four (or 6 + the rest).
 # No card number starts with 0; its groups are separated alike.
