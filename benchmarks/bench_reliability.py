@@ -13,6 +13,8 @@ adversarial corpora kept under ``tests/``:
 - malformed updates: each unreadable update of ``tests/malformed_updates.py`` in a
   ``getUpdates`` batch with a good update; passed when the batch parses and the good update is
   intact (the polling loop goes on); baseline: python-telegram-bot parsing the raw batch.
+- numbers and bombs: the strict number parser and hostile files, from
+  ``benchmarks/reliability_input.py``.
 - faults: real faults of the database and the disk (a read-only SQLite file, a full one, an
   unreachable PostgreSQL, an old schema), each passed when it is told as its one Chinese
   sentence with no SQL and no parameters in it.
@@ -246,9 +248,29 @@ def database_faults() -> list[Area]:
     return [Area("faults (database, disk, schema)", len(FAULTS), passed, note)]
 
 
+# ---------------------------------------------------------------- input (numbers, bombs)
+
+
+def bad_input() -> list[Area]:
+    """The strict number parser and the hostile files (``benchmarks/reliability_input.py``)."""
+    from benchmarks import reliability_input
+
+    rows = [
+        reliability_input.numbers(),
+        reliability_input.numbers_baseline(),
+        reliability_input.bombs(),
+    ]
+    return [Area(name, tried, passed) for name, tried, passed, _ in rows]
+
+
 # ---------------------------------------------------------------- the table
 
-AREAS: list[Callable[[], list[Area]]] = [masking_variants, malformed_updates, database_faults]
+AREAS: list[Callable[[], list[Area]]] = [
+    masking_variants,
+    bad_input,
+    malformed_updates,
+    database_faults,
+]
 
 
 def main() -> None:
