@@ -15,6 +15,7 @@ original text.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -178,20 +179,16 @@ _ANY_GROUPING_NUMBERS = (
 # 4. Bare local landlines: seven or eight digits may as well be part of an ID in threes.
 # A number does not start inside another (…12, +12) nor after a code's dash (LD20261120-0001).
 _NOT_INSIDE_A_CODE = r"(?<![0-9+#№])(?<![0-9A-Za-z][\-.])"
-_NUMBER_PASSES = (
-    re.compile(
-        rf"(?=[A-Za-z0-9])(?P<email>{_EMAIL})"
-        rf"|(?=[0-9(+])(?<![0-9+()])(?<![0-9][ \-.])(?:{_WRITTEN_NUMBERS})"
-        rf"(?![0-9])(?![ \-.][0-9])"
-    ),
-    re.compile(rf"(?=[0-9(+]){_NOT_INSIDE_A_CODE}(?:{_WRITTEN_NUMBERS})(?![0-9])"),
-    re.compile(
-        rf"(?=[0-9(+]){_NOT_INSIDE_A_CODE}(?<![A-Za-z])(?:{_ANY_GROUPING_NUMBERS})"
-        r"(?![0-9元万亿%％分人户件笔个次条份家名天吨米])"
-    ),
-    re.compile(rf"(?=[2-9])(?P<local>{_BARE_LANDLINE})"),
+_NUMBER_PASS_PATTERNS = (
+    rf"(?=[A-Za-z0-9])(?P<email>{_EMAIL})"
+    rf"|(?=[0-9(+])(?<![0-9+()])(?<![0-9][ \-.])(?:{_WRITTEN_NUMBERS})"
+    rf"(?![0-9])(?![ \-.][0-9])",
+    rf"(?=[0-9(+]){_NOT_INSIDE_A_CODE}(?:{_WRITTEN_NUMBERS})(?![0-9])",
+    rf"(?=[0-9(+]){_NOT_INSIDE_A_CODE}(?<![A-Za-z])(?:{_ANY_GROUPING_NUMBERS})"
+    r"(?![0-9元万亿%％分人户件笔个次条份家名天吨米])",
+    rf"(?=[2-9])(?P<local>{_BARE_LANDLINE})",
 )
-_GLUED_PASS = _NUMBER_PASSES[1]
+_GLUED_PASS = 1  # the index of pass 2
 _SEPARATOR_CHARS = " -."
 _MASKS = {
     "address": ADDRESS_MASK,
@@ -234,7 +231,7 @@ _BUILDING = (
 _ROOM_TAIL = r"(?:-?(?:[0-9]{1,3}-)?[0-9]{2,5}(?![0-9.\-]))"
 _VILLAGE = rf"{_HAN}{{1,4}}?[村邨](?:[0-9]{{1,3}}[组組])?[0-9]{{1,4}}{_HAO}"
 _ESTATE = rf"{_HAN}{{1,6}}?(?:小区|小區|花园|花園|新村|公寓|家园|家園|苑)"
-_ADDRESS = re.compile(
+_ADDRESS_PATTERN = (
     rf"{_DIVISION}*(?:{_STREET}|{_VILLAGE}){_BUILDING}*{_ROOM_TAIL}?"
     rf"|{_DIVISION}*{_ESTATE}{_BUILDING}+{_ROOM_TAIL}?"
     # Building, unit and room without a street: 3栋2单元501室, 2幢301室, 3单元502室.
@@ -250,17 +247,24 @@ _ADDRESS_HINT = re.compile(r"[号號弄栋棟幢座单單室]")
 _BLANK = "\x00"  # stands in the skeleton for what is already masked: neither digit nor letter
 
 
+@functools.cache
+def _compiled() -> tuple[re.Pattern[str], ...]:
+    """The passes, compiled on first use: compiling costs tens of milliseconds, which a CLI
+    command that prints nothing personal (``kpibot --help``) should not pay at import."""
+    return (*(re.compile(p) for p in _NUMBER_PASS_PATTERNS), re.compile(_ADDRESS_PATTERN))
+
+
 def _masked_spans(skeleton: str) -> list[tuple[int, int, str]]:
     """Where the skeleton holds personal data, and the mask for each, in text order."""
     spans: list[tuple[int, int, str]] = []
-    passes = list(_NUMBER_PASSES)
+    *passes, address = _compiled()
     if _ADDRESS_HINT.search(skeleton):
-        passes.append(_ADDRESS)
-    for pattern in passes:
+        passes.append(address)
+    for index, pattern in enumerate(passes):
         found = [
             (m.start(), m.end(), _MASKS[m.lastgroup or "address"])
             for m in pattern.finditer(skeleton)
-            if pattern is not _GLUED_PASS or not _glued_on_both_sides(skeleton, *m.span())
+            if index != _GLUED_PASS or not _glued_on_both_sides(skeleton, *m.span())
         ]
         for start, end, _ in found:
             skeleton = skeleton[:start] + _BLANK * (end - start) + skeleton[end:]
