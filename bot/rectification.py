@@ -25,12 +25,12 @@ from db.models import Notice, utcnow
 from db.notices_store import DeliveryKind, DeliveryStatus, NewNotice, aware
 from db.session import session_scope
 from knowledge.points import cents_of, decimal_of
+from knowledge.privacy import mask_personal_data
 from scoring.notices import (
     IndicatorText,
     bottom_units,
     build_notice_content,
     deadline_for,
-    mask_identifiers,
     previous_month,
     run_date_for,
 )
@@ -283,7 +283,7 @@ class Rectification:
                     alert_threshold=ranking.rules.alert_threshold,
                     deadline=deadline_for(today, self.settings.measures_deadline_days),
                 )
-                text = mask_identifiers(
+                text = mask_personal_data(
                     self.services.renderer.html("notice.html.j2", n=content, reminder=False)
                 )
                 liaisons = notices_store.liaisons_of(session=session, unit_code=unit.unit_code)
@@ -396,7 +396,7 @@ class Rectification:
                         kind=DeliveryKind.REMINDER,
                         month=notice.month,
                         chat_id=chat,
-                        text=mask_identifiers(text),
+                        text=mask_personal_data(text),
                         notice_id=notice.id,
                         buttons=True,
                         now=now,
@@ -425,7 +425,7 @@ class Rectification:
                         kind=DeliveryKind.ESCALATION,
                         month=notice.month,
                         chat_id=chat,
-                        text=mask_identifiers(text),
+                        text=mask_personal_data(text),
                         notice_id=notice.id,
                         now=now,
                     )
@@ -478,12 +478,12 @@ class Rectification:
                 measures=measures,
                 now=now,
             )
-            office_text = mask_identifiers(
+            office_text = mask_personal_data(
                 self.services.renderer.html(
                     "notice_measures.html.j2",
                     label=_label(notice),
                     unit_name=notice.content.get("unit_name", notice.unit_code),
-                    measures=mask_identifiers(measures),
+                    measures=mask_personal_data(measures),
                 )
             )
             stamp = now.strftime("%Y%m%d%H%M%S%f")
@@ -502,7 +502,7 @@ class Rectification:
         return self.services.renderer.html(
             "notice_measures_received.html.j2",
             label=_label(notice),
-            measures=mask_identifiers(measures),
+            measures=mask_personal_data(measures),
         )
 
     # ------------------------------------------------------------ the digest
@@ -567,11 +567,11 @@ class Rectification:
 
     def digest_html(self, digest: Digest) -> str:
         """The digest as Telegram HTML (masked)."""
-        return mask_identifiers(self.services.renderer.html("notices_digest.html.j2", d=digest))
+        return mask_personal_data(self.services.renderer.html("notices_digest.html.j2", d=digest))
 
     def digest_plain(self, digest: Digest) -> str:
         """The digest for a terminal."""
-        return mask_identifiers(self.services.renderer.plain("notices_digest.html.j2", d=digest))
+        return mask_personal_data(self.services.renderer.plain("notices_digest.html.j2", d=digest))
 
     def default_month(self) -> Period:
         """The month a digest shows when none is named: the month just ended."""

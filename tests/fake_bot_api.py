@@ -86,6 +86,14 @@ class FakeBotApi:
             self.updates.append({"update_id": next(self.update_ids), kind: payload})
             self.lock.notify_all()
 
+    def push_raw(self, update: dict[str, Any]) -> int:
+        """Any update as Telegram might send it (malformed too); its id is returned."""
+        with self.lock:
+            update_id = next(self.update_ids)
+            self.updates.append({"update_id": update_id, **update})
+            self.lock.notify_all()
+        return update_id
+
     def say(self, user_id: int, text: str) -> None:
         """The user sends a text message in their private chat."""
         message: dict[str, Any] = {

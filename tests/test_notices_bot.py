@@ -17,7 +17,7 @@ from bot.telegram.app import build_application
 from bot.telegram.guard import FloodGate
 from bot.telegram.notices import NOTICES, NoticeDesk
 from db.models import Notice
-from scoring.notices import PHONE_MASK
+from knowledge.privacy import PHONE_MASK
 from tests.notices_helpers import (
     ADMIN,
     LIAISON2_NB03,

@@ -140,12 +140,14 @@ class ChineseGroup(TyperGroup):
         sys.exit(0)
 
 
-def chinese_typer(help_text: str, *, name: str | None = None) -> typer.Typer:
+def chinese_typer(
+    help_text: str, *, name: str | None = None, cls: type[ChineseGroup] = ChineseGroup
+) -> typer.Typer:
     """A command group with Chinese help, no shell-completion options, plain (not rich) text."""
     return typer.Typer(
         name=name,
         help=help_text,
-        cls=ChineseGroup,
+        cls=cls,
         no_args_is_help=True,
         add_completion=False,
         rich_markup_mode=None,

@@ -2,21 +2,39 @@
 
 from __future__ import annotations
 
+import getpass
 import logging
-from typing import TYPE_CHECKING, Annotated
+import sys
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from bot.cli import database, questions, rulebook, scoring, telegram_bot, users
 from bot.cli import notices as notices_cli
-from bot.cli.chinese import ChineseCommand, chinese_typer
+from bot.cli.chinese import ChineseCommand, ChineseGroup, chinese_typer
 from bot.cli.context import fail, reported_errors, services_of
 from bot.cli.output import say
+from bot.core.boundary import masked_standard_streams
 
 if TYPE_CHECKING:
     from bot.services import Services
 
-app = chinese_typer("kpibot：绩效考评助手（指标问答、积分排名、整改通报）", name="kpibot")
+logger = logging.getLogger(__name__)
+COMMAND_LINE = "kpibot.command_line"
+FAULT_EXIT_CODE = 3
+
+
+class KpibotGroup(ChineseGroup):
+    """The root group; it remembers the command line for the log of ``--unmasked``."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:  # click.Context (vendored)
+        ctx.meta[COMMAND_LINE] = " ".join(args)
+        return super().parse_args(ctx, args)
+
+
+app = chinese_typer(
+    "kpibot：绩效考评助手（指标问答、积分排名、整改通报）", name="kpibot", cls=KpibotGroup
+)
 
 
 @app.callback()
@@ -27,12 +45,27 @@ def root(
         typer.Option("--db", help="数据库 URL（默认 KPIBOT_DATABASE_URL 或 sqlite:///kpibot.db）"),
     ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="输出调试日志")] = False,
+    unmasked: Annotated[
+        bool,
+        typer.Option(
+            "--unmasked",
+            help="显示未隐去的个人信息（身份证号、电话、地址等）；仅限在服务器上核对，每次使用均记入日志",
+        ),
+    ] = False,
 ) -> None:
-    """Build the services every command uses."""
+    """Build the services every command uses; mask what it prints unless ``--unmasked``."""
     from bot.services import Services
     from bot.settings import load_settings
 
     logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING)
+    if unmasked:
+        logger.warning(
+            "personal data shown unmasked: user %s ran kpibot %s",
+            getpass.getuser(),
+            ctx.meta.get(COMMAND_LINE, ctx.invoked_subcommand),
+        )
+    else:
+        ctx.with_resource(masked_standard_streams())
     services = Services(load_settings(db))
     ctx.obj = services
     ctx.call_on_close(services.close)
@@ -159,5 +192,16 @@ app.add_typer(notices_cli.app, name="notices")
 
 
 def run() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point: a fault of the database or the disk ends the command with
+    one Chinese sentence on stderr and a non-zero exit; its details go to the log only."""
+    try:
+        app()
+    except Exception as exc:
+        from bot.core.faults import fault_sentence
+
+        sentence = fault_sentence(exc)
+        if sentence is None:
+            raise
+        logger.info("command stopped by a fault: %s", sentence, exc_info=exc)
+        sys.stderr.write(sentence + "\n")
+        raise SystemExit(FAULT_EXIT_CODE) from None

@@ -1,4 +1,6 @@
-"""Everything the command line prints passes the outgoing boundary (text and JSON alike)."""
+"""How commands print. Masking is not done here: the root command wraps stdout and stderr in
+the outgoing boundary (:func:`bot.core.boundary.masked_standard_streams`), so every line a
+command prints is masked, text and JSON alike, unless the office asked for ``--unmasked``."""
 
 from __future__ import annotations
 
@@ -9,12 +11,10 @@ import typer
 
 
 def say(text: str = "", *, err: bool = False) -> None:
-    """Print one text, masked at the outgoing boundary."""
-    from bot.core.boundary import outgoing
-
-    typer.echo(outgoing(text), err=err)
+    """Print one text."""
+    typer.echo(text, err=err)
 
 
 def say_json(data: Any) -> None:
-    """Print JSON, masked at the outgoing boundary (the masks keep the JSON valid)."""
+    """Print JSON."""
     say(json.dumps(data, ensure_ascii=False, indent=2))

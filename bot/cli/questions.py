@@ -54,8 +54,6 @@ def ask_command(
             else:
                 say(html_to_plain(conversation.reply_for(result).text))
             return
-        from bot.core.boundary import outgoing
-
         if stdin_is_terminal():
             say("请逐行输入问题，Ctrl-D 结束：", err=True)
         pending: list[MatchResult] = []
@@ -67,9 +65,9 @@ def ask_command(
             result = matcher.match_question(text)
             pending.append(result)
             if as_json:
-                out.write(outgoing(result_json(result)) + "\n")
+                out.write(result_json(result) + "\n")
             else:
-                out.write(outgoing(html_to_plain(conversation.reply_for(result).text)) + "\n\n")
+                out.write(html_to_plain(conversation.reply_for(result).text) + "\n\n")
             if len(pending) >= BATCH:
                 conversation.record(pending, channel="cli")
                 pending.clear()

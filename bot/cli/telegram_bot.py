@@ -8,7 +8,7 @@ from urllib.parse import urlparse
 
 import typer
 
-from bot.cli.context import fail, services_of
+from bot.cli.context import fail, reported_errors, services_of
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +28,8 @@ def run_command(
     settings = services.settings
     if settings.telegram_token is None:
         fail("未配置 KPIBOT_TELEGRAM_TOKEN（机器人令牌），无法启动。")
+    with reported_errors():
+        _ = services.engine  # an old schema stops the bot here, before it answers anyone
     logging.getLogger().setLevel(min(logging.getLogger().level, logging.INFO))
     logging.getLogger("httpx").setLevel(logging.WARNING)  # its log lines carry the token
     application = build_application(services)

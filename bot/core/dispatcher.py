@@ -70,8 +70,14 @@ class Unsupported:
 Message = Text | CommandCall | Press | Upload | Unsupported
 
 
-def internal_error(error_id: str) -> Reply:
-    """What a door says when the core failed unexpectedly (details are in the log)."""
+def internal_error(error_id: str, error: BaseException | None = None) -> Reply:
+    """What a door says when the core failed unexpectedly (details are in the log): the fault
+    of the database or disk when that is what failed, else a generic apology."""
+    from bot.core.faults import fault_sentence
+
+    fault = fault_sentence(error) if error is not None else None
+    if fault is not None:
+        return seal(Reply(f"{fault}（错误编号 {error_id}）"))
     return seal(Reply(f"抱歉，处理您的请求时出错了（错误编号 {error_id}），已记录，请稍后再试。"))
 
 

@@ -24,7 +24,7 @@ from bot.services import Services
 from bot.telegram import door
 from bot.telegram import notices as notice_jobs
 from bot.telegram.guard import FloodGate
-from bot.telegram.network import RetryingRequest
+from bot.telegram.network import RetryingRequest, UpdatesRequest
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ def build_application(
         .defaults(Defaults(parse_mode=ParseMode.HTML))
         .context_types(door.CONTEXT_TYPES)
         .request(request or RetryingRequest(connection_pool_size=64))
-        .get_updates_request(get_updates_request or RetryingRequest())
+        .get_updates_request(get_updates_request or UpdatesRequest())
         .concurrent_updates(True)
         .post_init(post_init)
         .post_shutdown(post_shutdown)
