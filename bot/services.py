@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -17,6 +18,10 @@ from db.schema import ensure_schema
 from db.session import make_engine, session_scope
 from knowledge.matcher import Matcher, MatcherConfig
 from knowledge.rulebook import Rulebook
+
+if TYPE_CHECKING:  # built on demand: commands without notices do not import them
+    from scoring.outbox import OutboxPolicy
+    from scoring.rectification import NoticePolicy, Rectification
 
 
 class Services:
@@ -71,6 +76,44 @@ class Services:
                 MatcherConfig(max_question_chars=self.settings.max_question_chars),
             )
         return self._matcher
+
+    def notice_policy(self) -> NoticePolicy:
+        """When notices go out and who in the office hears of them."""
+        from db.notices_store import telegram_address
+        from scoring.rectification import NoticePolicy
+
+        settings = self.settings
+        return NoticePolicy(
+            zone=settings.zone,
+            notice_day=settings.notice_day,
+            notice_time=settings.notice_time,
+            measures_deadline_days=settings.measures_deadline_days,
+            ack_reminder_days=settings.ack_reminder_days,
+            catch_up_days=settings.notice_catch_up_days,
+            office=tuple(telegram_address(chat) for chat in settings.office_chat_ids),
+        )
+
+    def outbox_policy(self) -> OutboxPolicy:
+        """How the outbox paces, leases and retries."""
+        from scoring.outbox import OutboxPolicy
+
+        settings = self.settings
+        return OutboxPolicy(
+            rate_per_second=settings.send_rate_per_second,
+            per_recipient_interval=settings.send_per_chat_interval,
+            lease_seconds=settings.send_lease_seconds,
+            max_attempts=settings.send_max_attempts,
+            backoff_seconds=settings.send_backoff_seconds,
+        )
+
+    def rectification(self, *, now: Callable[[], datetime] | None = None) -> Rectification:
+        """The notice lifecycle over these services (``now``: a test's or a CLI's clock)."""
+        from db.models import utcnow
+        from scoring.rectification import Rectification
+
+        return Rectification(
+            lambda: self.engine, self.renderer, self.notice_policy(), now=now or utcnow
+        )
 
     def reload(self) -> None:
         """Forget the cached rulebook and matcher after an import."""

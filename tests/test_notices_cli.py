@@ -46,7 +46,7 @@ def _rows(database_url: str) -> tuple[int, int]:
 def test_dry_run_prints_what_and_to_whom_and_writes_nothing(seeded: str) -> None:
     run = kpibot(seeded, "remind", "--month", "2026-02", "--dry-run", *RUN_DAY)
     assert run.code == 0, run.err
-    assert "2026年2月整改通报（试运行，未写入任何数据）：末位单位 2 个" in run.out
+    assert "2026年2月整改通报（试运行，未写入任何数据）：末位或预警单位 2 个" in run.out
     assert f"第三税务所（NB03）97.00 分 → 绩效联络员 {LIAISON_NB03}、{LIAISON2_NB03}" in run.out
     assert f"—— 发往 {LIAISON_GS01}（GS01 绩效联络员）——" in run.out
     assert "未配置绩效办会话" in run.out
@@ -80,7 +80,9 @@ def test_remind_sends_directly_when_a_bot_is_configured(
     listed = kpibot(seeded, "notices", "list", "--month", "2026-02", "--json", *RUN_DAY)
     data = json.loads(listed.out)
     gs01 = next(n for n in data["notices"] if n["unit"] == "GS01")
-    assert gs01["recipients"] == [{"chat_id": LIAISON_GS01, "status": "blocked"}]
+    assert gs01["recipients"] == [
+        {"channel": "telegram", "address": str(LIAISON_GS01), "status": "blocked"}
+    ]
     assert (gs01["score"], gs01["acknowledged"], gs01["overdue"]) == (82.0, False, False)
 
 
