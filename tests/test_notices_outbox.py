@@ -16,10 +16,11 @@ from telegram.error import NetworkError, TimedOut
 from telegram.ext import ExtBot
 
 from bot.services import Services
-from db import notices_store
+from db import notices_store, users_store
 from db.models import Notice, NoticeDelivery, NoticeRun, utcnow
 from db.notices_store import DeliveryKind, telegram_address
 from db.session import make_engine
+from db.users_store import Role
 from scoring.outbox import SendLimiter
 from tests.fake_bot_api import FakeBotApi
 from tests.notices_helpers import (
@@ -312,3 +313,24 @@ def test_the_limiter_spaces_sends_per_chat_and_overall() -> None:
     assert one_chat[2] - one_chat[0] >= 0.39  # one chat: 0.2 s apart
     assert many[-1] >= 0.44  # ten chats at 20/s: 0.05 s apart
     assert many[-1] < 1.0
+
+
+def test_a_liaison_bound_after_the_notice_gets_it_once(services: Services) -> None:
+    clock = Clock()
+    rectification = services.rectification(now=clock)
+    rectification.run_month(MONTH, source="test")
+    assert rectification.deliver_to_new_liaisons() == []  # everyone bound has it
+    late = 8105
+    with services.session() as session:
+        users_store.bind_user(
+            session=session, telegram_id=late, role=Role.LIAISON, unit_code="NB03"
+        )
+    (queued,) = rectification.deliver_to_new_liaisons()
+    assert queued[1] == telegram_address(late)
+    assert rectification.deliver_to_new_liaisons() == []
+    assert rectification.follow_up().late_notices == []
+    bot = FakeBot()
+    asyncio.run(outbox(bot, services, now=clock).drain())
+    assert bot.chats().count(late) == 1
+    assert "【整改通报】2026年2月 · 第三税务所" in bot.sent[bot.chats().index(late)][1]
+    services.close()

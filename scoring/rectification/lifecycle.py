@@ -32,6 +32,11 @@ from scoring.notices import (
 from scoring.periods import Period, parse_period
 from scoring.queries import Ranking, ScoringError, rank_period
 from scoring.rectification.digest import build_digest
+from scoring.rectification.followup import (
+    queue_escalations,
+    queue_late_notices,
+    queue_reminders,
+)
 from scoring.rectification.reports import (
     Digest,
     FollowUpReport,
@@ -46,8 +51,6 @@ from scoring.rectification.reports import (
 logger = logging.getLogger(__name__)
 
 MAX_MEASURES = 2000
-UNFINISHED = tuple(status.value for status in notices_store.UNFINISHED)
-REACHED = tuple(status.value for status in notices_store.REACHED)
 
 
 class Rectification:
@@ -212,7 +215,7 @@ class Rectification:
                 )
                 assert notice.id is not None
                 for to in liaisons:
-                    if self._queue_notice(session, notice, to, now):
+                    if self.queue_notice(session, notice, to, now):
                         report.queued.append((DeliveryKind.NOTICE.value, to))
                 report.notices.append(
                     PlannedNotice(
@@ -239,7 +242,8 @@ class Rectification:
             )
         return report
 
-    def _queue_notice(self, session: Session, notice: Notice, to: Address, now: datetime) -> bool:
+    def queue_notice(self, session: Session, notice: Notice, to: Address, now: datetime) -> bool:
+        """Queue ``notice`` to one liaison (once, whatever the number of calls)."""
         assert notice.id is not None
         return notices_store.enqueue(
             session=session,
@@ -286,9 +290,9 @@ class Rectification:
         office. Each happens once."""
         report = FollowUpReport()
         with self.session() as session:
-            self._late_notices(session, report)
-            self._reminders(session, report)
-            self._escalations(session, report)
+            queue_late_notices(self, session, report)
+            queue_reminders(self, session, report)
+            queue_escalations(self, session, report)
         return report
 
     def deliver_to_new_liaisons(self) -> list[tuple[int, Address]]:
@@ -296,98 +300,8 @@ class Rectification:
         after it was issued); the (notice id, address) pairs queued. Safe to call often."""
         report = FollowUpReport()
         with self.session() as session:
-            self._late_notices(session, report)
+            queue_late_notices(self, session, report)
         return report.late_notices
-
-    def _late_notices(self, session: Session, report: FollowUpReport) -> None:
-        now = self.now()
-        notices = notices_store.open_notices(session=session)
-        have = notices_store.notice_recipients(
-            session=session, notice_ids=[n.id for n in notices if n.id is not None]
-        )
-        for notice in notices:
-            assert notice.id is not None
-            for to in notices_store.liaisons_of(session=session, unit_code=notice.unit_code):
-                if (notice.id, to) in have:
-                    continue
-                if self._queue_notice(session, notice, to, now):
-                    logger.info("notice %s queued to %s, bound after it was issued", notice.id, to)
-                    report.late_notices.append((notice.id, to))
-
-    def _reminders(self, session: Session, report: FollowUpReport) -> None:
-        now = self.now()
-        cut = now - timedelta(days=self.policy.ack_reminder_days)
-        for notice in notices_store.due_reminders(session=session, issued_before=cut):
-            assert notice.id is not None
-            deliveries = notices_store.deliveries_for(
-                session=session, notice_ids=[notice.id], kinds=[DeliveryKind.NOTICE]
-            )
-            if not deliveries or any(d.status in UNFINISHED for d in deliveries):
-                continue  # remind only once the notice itself has gone out to someone
-            if not notices_store.mark_followed_up(
-                session=session, notice_id=notice.id, field="reminded_at", now=now
-            ):
-                continue
-            text = mask_identifiers(
-                self.renderer.html(
-                    "notice_reminder.html.j2",
-                    notice=notice,
-                    label=notice_label(notice),
-                    issued=notices_store.aware(notice.issued_at)
-                    .astimezone(self.policy.zone)
-                    .date(),
-                )
-            )
-            # Sent and uncertain copies alike: the reminder carries the notice, so a liaison
-            # whose copy may never have arrived gets it now, once.
-            for delivery in deliveries:
-                if delivery.status not in REACHED:
-                    continue
-                to = Address(delivery.channel, delivery.address)
-                notices_store.enqueue(
-                    session=session,
-                    dedup_key=delivery_key(DeliveryKind.REMINDER.value, notice.id, to),
-                    kind=DeliveryKind.REMINDER,
-                    month=notice.month,
-                    to=to,
-                    text=text,
-                    notice_id=notice.id,
-                    buttons=True,
-                    now=now,
-                )
-            report.reminders.append(notice.id)
-
-    def _escalations(self, session: Session, report: FollowUpReport) -> None:
-        now = self.now()
-        today = self.today()
-        escalations = notices_store.due_escalations(session=session, today=today)
-        office = self.office(session) if escalations else []
-        for notice in escalations:
-            assert notice.id is not None
-            if not notices_store.mark_followed_up(
-                session=session, notice_id=notice.id, field="escalated_at", now=now
-            ):
-                continue
-            text = self.renderer.html(
-                "notice_escalation.html.j2",
-                notice=notice,
-                label=notice_label(notice),
-                unit_name=notice.content.get("unit_name", notice.unit_code),
-                acknowledged=notice.acknowledged_at is not None,
-                overdue_days=(today - notice.deadline).days,
-            )
-            for to in office:
-                notices_store.enqueue(
-                    session=session,
-                    dedup_key=delivery_key(DeliveryKind.ESCALATION.value, notice.id, to),
-                    kind=DeliveryKind.ESCALATION,
-                    month=notice.month,
-                    to=to,
-                    text=mask_identifiers(text),
-                    notice_id=notice.id,
-                    now=now,
-                )
-            report.escalations.append(notice.id)
 
     # ------------------------------------------------------------ the liaison's answers
 
