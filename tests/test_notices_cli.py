@@ -118,3 +118,21 @@ def test_a_bad_month_is_refused(seeded: str) -> None:
     run = kpibot(seeded, "remind", "--month", "2026-Q1")
     assert run.code == 1
     assert "请写月份" in run.err
+
+
+def test_remind_refuses_a_running_or_empty_month_and_list_says_never_run(seeded: str) -> None:
+    running = kpibot(seeded, "remind", "--month", "2026-03", "--dry-run", "--today", "2026-03-20")
+    assert running.code == 1
+    assert "2026年3月尚未结束（截至 2026-03-20，月末为 2026-03-31）" in running.err
+    empty = kpibot(seeded, "remind", "--month", "2026-01", "--dry-run", *RUN_DAY)
+    assert empty.code == 1
+    assert "2026年1月：本期尚无考核数据" in empty.err
+    assert _rows(seeded) == (0, 0)
+    never = kpibot(seeded, "notices", "list", "--month", "2026-01", *RUN_DAY)
+    assert never.code == 0, never.err
+    assert "本月整改通报尚未发布" in never.out
+    assert "无末位" not in never.out
+    listed = json.loads(
+        kpibot(seeded, "notices", "list", "--month", "2026-01", "--json", *RUN_DAY).out
+    )
+    assert (listed["issued"], listed["notices"]) == (False, [])
