@@ -1,7 +1,7 @@
 """Rectification notices through the outbox, against a loopback Bot API.
 
     python benchmarks/bench_notices.py [--count 1000] [--rate 30] [--db URL] [--pg URL]
-                                       [--skip-throughput]
+                                       [--skip-throughput] [--scenario latency|kill|two-instances]
 
 Two parts, each next to a simple baseline measured in the same run.
 
@@ -34,7 +34,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -106,7 +106,7 @@ def make_bot(api: FakeBotApi) -> ExtBot[int]:
     return ExtBot(
         TOKEN,
         base_url=api.base_url,
-        request=RetryingRequest(connection_pool_size=64),
+        request=RetryingRequest(connection_pool_size=64, pool_timeout=120),
         rate_limiter=AIORateLimiter(max_retries=3),
     )
 
@@ -336,13 +336,17 @@ def two_instances_scenario(naive: bool, pg_url: str, count: int = 200) -> Tally:
         return _finish(url, survivor, api)
 
 
-def exactly_once(pg_url: str | None) -> bool:
+SCENARIOS = ("latency", "kill", "two-instances")
+
+
+def exactly_once(pg_url: str | None, chosen: Sequence[str] = SCENARIOS) -> bool:
     """The exactly-once table; True when kpibot met the target everywhere."""
-    scenarios: list[tuple[str, Callable[[bool], Tally]]] = [
-        ("6 s latency, 10 liaisons (SQLite)", latency_scenario),
-        ("kill -9 mid-send, restart, 60 liaisons (SQLite)", kill_scenario),
-    ]
-    if pg_url:
+    scenarios: list[tuple[str, Callable[[bool], Tally]]] = []
+    if "latency" in chosen:
+        scenarios.append(("6 s latency, 10 liaisons (SQLite)", latency_scenario))
+    if "kill" in chosen:
+        scenarios.append(("kill -9 mid-send, restart, 60 liaisons (SQLite)", kill_scenario))
+    if pg_url and "two-instances" in chosen:
         scenarios.append(
             (
                 "two instances, one killed, 200 liaisons (PostgreSQL)",
@@ -365,7 +369,7 @@ def exactly_once(pg_url: str | None) -> bool:
             print(f"<!-- {label}: {seconds:.0f} s, rows {dict(result.statuses)} -->", flush=True)
             if not naive:
                 met = met and result.duplicates == 0 and result.unaccounted == 0
-    if not pg_url:
+    if not pg_url and "two-instances" in chosen:
         print("(two instances on PostgreSQL: skipped, pass --pg URL)")
     print()
     print(f"target (kpibot: 0 duplicates, 0 unaccounted): {'met' if met else 'NOT met'}")
@@ -379,11 +383,17 @@ def main() -> None:
     parser.add_argument("--db", help="throughput: database URL (default: a new SQLite file)")
     parser.add_argument("--pg", help="a PostgreSQL URL the two-instance scenario may wipe")
     parser.add_argument("--skip-throughput", action="store_true")
+    parser.add_argument(
+        "--scenario",
+        action="append",
+        choices=SCENARIOS,
+        help="exactly-once scenarios to run (default: all; repeat to choose several)",
+    )
     options = parser.parse_args()
     if not options.skip_throughput:
         throughput(options.count, options.rate, options.db)
         print()
-    exactly_once(options.pg)
+    exactly_once(options.pg, options.scenario or SCENARIOS)
 
 
 if __name__ == "__main__":
