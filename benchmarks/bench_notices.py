@@ -57,6 +57,7 @@ from db.session import make_engine  # noqa: E402
 from scoring.outbox import DeliveryOutcome, OutboundMessage, OutboxSender, Outcome  # noqa: E402
 from scoring.periods import Period  # noqa: E402
 from tests.fake_bot_api import FakeBotApi  # noqa: E402
+from tests.notices_helpers import lifecycle  # noqa: E402
 from tests.outbox_harness import (  # noqa: E402
     BotProcess,
     Tally,
@@ -170,7 +171,7 @@ def throughput(count: int, rate: float, url: str | None) -> None:
         services = Services(settings)
         expected = set(seed_flagged_units(services, count, MONTH))
         started = time.perf_counter()
-        report = services.rectification(now=lambda: RUN_AT).run_month(MONTH, source="bench")
+        report = lifecycle(services, lambda: RUN_AT).run_month(MONTH, source="bench")
         run_seconds = time.perf_counter() - started
         assert len(report.notices) == count, len(report.notices)
         with Session(services.engine) as session:
@@ -249,7 +250,7 @@ def latency_scenario(naive: bool, count: int = 10) -> Tally:
         )
         services = Services(settings)
         seed_flagged_units(services, count, MONTH)
-        services.rectification(now=lambda: RUN_AT).run_month(MONTH, source="bench")
+        lifecycle(services, lambda: RUN_AT).run_month(MONTH, source="bench")
         with FakeBotApi() as api:
             api.latency = 6.0
 

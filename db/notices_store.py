@@ -227,25 +227,30 @@ def mark_followed_up(*, session: Session, notice_id: int, field: str, now: datet
 # ---------------------------------------------------------------- people and texts
 
 
-def liaisons_of(*, session: Session, unit_code: str) -> list[Address]:
-    """Where the liaisons bound to a unit are reached."""
-    ids = session.exec(
-        select(BotUser.telegram_id)
-        .where(col(BotUser.role) == "liaison")
-        .where(col(BotUser.unit_code) == unit_code)
-        .order_by(col(BotUser.telegram_id))
+# Channels whose users cannot be sent anything unprompted (the console answers only who types).
+UNREACHABLE_CHANNELS = ("console",)
+
+
+def _bound(session: Session, role: str, unit_code: str | None = None) -> list[Address]:
+    statement = (
+        select(BotUser.channel, BotUser.external_id)
+        .where(col(BotUser.role) == role)
+        .where(col(BotUser.channel).not_in(UNREACHABLE_CHANNELS))
+        .order_by(col(BotUser.channel), col(BotUser.external_id))
     )
-    return [telegram_address(user) for user in ids]
+    if unit_code is not None:
+        statement = statement.where(col(BotUser.unit_code) == unit_code)
+    return [Address(channel, external_id) for channel, external_id in session.exec(statement)]
+
+
+def liaisons_of(*, session: Session, unit_code: str) -> list[Address]:
+    """Where the liaisons bound to a unit are reached, on whatever channel they bound."""
+    return _bound(session, "liaison", unit_code)
 
 
 def admin_addresses(*, session: Session) -> list[Address]:
     """Where the bound admins (the performance office) are reached."""
-    ids = session.exec(
-        select(BotUser.telegram_id)
-        .where(col(BotUser.role) == "admin")
-        .order_by(col(BotUser.telegram_id))
-    )
-    return [telegram_address(user) for user in ids]
+    return _bound(session, "admin")
 
 
 def open_notices(*, session: Session) -> list[Notice]:

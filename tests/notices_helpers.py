@@ -4,7 +4,7 @@ a fake bot whose answers a test chooses per chat."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from types import SimpleNamespace
@@ -23,6 +23,7 @@ from db.users_store import Role
 from scoring import entry
 from scoring.outbox import OutboxSender, SendLimiter
 from scoring.periods import Period
+from scoring.rectification import Rectification
 from tests.telegram_helpers import TOKEN, seed
 
 MONTH = Period.month(2026, 2)
@@ -151,4 +152,11 @@ def outbox(
         services.outbox_policy(),
         limiters=limiters,
         **options,
+    )
+
+
+def lifecycle(services: Services, now: Callable[[], datetime]) -> Rectification:
+    """The notice lifecycle over ``services`` on a test's clock."""
+    return Rectification(
+        lambda: services.engine, services.renderer, services.notice_policy(), now=now
     )

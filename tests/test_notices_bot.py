@@ -11,6 +11,7 @@ import pytest
 from sqlmodel import Session, col, select
 from telegram.ext import Application
 
+from bot.services import Clock as BureauClock
 from bot.services import Services
 from bot.telegram.app import build_application
 from bot.telegram.guard import FloodGate
@@ -25,6 +26,7 @@ from tests.notices_helpers import (
     MONTH,
     OFFICE_CHAT,
     Clock,
+    lifecycle,
     notice_settings,
     seed_month,
 )
@@ -54,10 +56,14 @@ class Bot:
 
 @pytest.fixture
 async def bot(database_url: str) -> AsyncIterator[Bot]:
-    services = Services(notice_settings(database_url))
+    clock = Clock()
+    settings = notice_settings(database_url)
+    services = Services(
+        settings,
+        clock=BureauClock(settings.zone, utc_now=clock, pinned_today=lambda: date(2026, 3, 2)),
+    )
     seed_month(services, admin=True)
     services.reload()
-    clock = Clock()
     request = RecordingRequest()
     app = build_application(
         services,
@@ -65,8 +71,6 @@ async def bot(database_url: str) -> AsyncIterator[Bot]:
         get_updates_request=request,
         rate_limit=False,
         flood_gate=FloodGate(limit=10_000),
-        today=lambda: date(2026, 3, 2),
-        now=clock,
     )
     async with app:
         yield Bot(app, request, Users(app.bot), clock, services)
@@ -164,7 +168,7 @@ async def test_notices_is_for_the_office_only(bot: Bot) -> None:
 async def test_a_unit_without_liaison_is_reported_to_the_office(database_url: str) -> None:
     services = Services(notice_settings(database_url))
     seed_month(services, liaisons=False, admin=True)
-    rectification = services.rectification(now=Clock())
+    rectification = lifecycle(services, Clock())
     report = rectification.run_month(MONTH, source="test")
     assert {n.unit_code for n in report.without_liaison} == {"NB03", "GS01"}
     assert {kind for kind, _ in report.queued} == {"digest"}

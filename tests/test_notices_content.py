@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.render import html_to_plain
+from bot.core.reply import html_to_plain
 from bot.services import Services
 from db.schema import upgrade  # noqa: F401 - the engine fixture migrates
 from scoring.notices import (
@@ -27,6 +27,7 @@ from tests.notices_helpers import (
     MONTH,
     PHONE,
     Clock,
+    lifecycle,
     notice_settings,
     seed_month,
 )
@@ -180,7 +181,7 @@ def test_notice_content_has_the_gaps_and_the_costliest_indicators(database_url: 
 def test_rendered_notices_carry_no_identifiers(database_url: str) -> None:
     services = Services(notice_settings(database_url))
     seed_month(services)
-    report = services.rectification(now=Clock()).run_month(MONTH, source="test")
+    report = lifecycle(services, Clock()).run_month(MONTH, source="test")
     by_unit = {n.unit_code: n for n in report.notices}
     assert set(by_unit) == {"NB03", "GS01"}
     gs01 = html_to_plain(by_unit["GS01"].text)

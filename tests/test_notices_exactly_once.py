@@ -15,13 +15,13 @@ import pytest
 from telegram.ext import ExtBot
 from telegram.request import HTTPXRequest
 
-from bot.render import html_to_plain
+from bot.core.reply import html_to_plain
 from bot.services import Services
 from db.notices_store import telegram_address
 from scoring.periods import Period
 from scoring.rectification import NoticeError
 from tests.fake_bot_api import FakeBotApi
-from tests.notices_helpers import Clock, notice_settings, outbox
+from tests.notices_helpers import Clock, lifecycle, notice_settings, outbox
 from tests.outbox_harness import (
     TOKEN,
     BotProcess,
@@ -52,7 +52,7 @@ def test_answers_later_than_the_timeout_are_uncertain_then_settled_by_the_remind
     services = Services(notice_settings(database_url, office_chat_ids=[]))
     liaisons = seed_flagged_units(services, 10, MONTH)
     clock = Clock(RUN_AT)
-    rectification = services.rectification(now=clock)
+    rectification = lifecycle(services, clock)
     rectification.run_month(MONTH, source="test")
     with FakeBotApi() as api:
         api.latency = 1.2  # every answer comes after the client's 0.4 s read timeout
@@ -159,11 +159,11 @@ def test_two_instances_with_one_killed_send_nothing_twice(
 def test_a_month_not_over_or_without_data_is_refused(database_url: str) -> None:
     services = Services(notice_settings(database_url, office_chat_ids=[]))
     seed_flagged_units(services, 3, MONTH)
-    rectification = services.rectification(now=Clock(datetime(2026, 2, 20, 2, 0, tzinfo=UTC)))
+    rectification = lifecycle(services, Clock(datetime(2026, 2, 20, 2, 0, tzinfo=UTC)))
 
     with pytest.raises(NoticeError, match="尚未结束（截至 2026-02-20"):
         rectification.run_month(MONTH, source="test")
-    later = services.rectification(now=Clock(RUN_AT))
+    later = lifecycle(services, Clock(RUN_AT))
     with pytest.raises(NoticeError, match="本期尚无考核数据"):
         later.run_month(Period.month(2026, 1), source="test")
     digest = later.digest_plain(later.digest(Period.month(2026, 1)))
@@ -177,7 +177,7 @@ def test_the_reminder_date_is_what_settles_an_uncertain_copy(database_url: str) 
     services = Services(notice_settings(database_url, office_chat_ids=[]))
     seed_flagged_units(services, 2, MONTH)
     clock = Clock(RUN_AT)
-    rectification = services.rectification(now=clock)
+    rectification = lifecycle(services, clock)
     rectification.run_month(MONTH, source="test")
     with FakeBotApi() as api:
         api.latency = 1.0

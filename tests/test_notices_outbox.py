@@ -31,6 +31,7 @@ from tests.notices_helpers import (
     Clock,
     Crash,
     FakeBot,
+    lifecycle,
     notice_settings,
     outbox,
     seed_month,
@@ -56,7 +57,7 @@ def services(database_url: str) -> Services:
 
 
 def test_a_month_run_twice_creates_every_notice_once(services: Services) -> None:
-    rectification = services.rectification(now=Clock())
+    rectification = lifecycle(services, Clock())
     first = rectification.run_month(MONTH, source="test")
     assert {n.unit_code for n in first.notices} == {"NB03", "GS01"}
     assert all(n.created for n in first.notices)
@@ -69,7 +70,7 @@ def test_a_month_run_twice_creates_every_notice_once(services: Services) -> None
 
 
 def test_the_database_refuses_a_second_notice_for_a_unit_and_month(services: Services) -> None:
-    services.rectification(now=Clock()).run_month(MONTH, source="test")
+    lifecycle(services, Clock()).run_month(MONTH, source="test")
     with Session(services.engine) as session:
         existing = session.exec(select(Notice)).first()
         assert existing is not None
@@ -81,7 +82,7 @@ def test_the_database_refuses_a_second_notice_for_a_unit_and_month(services: Ser
 
 
 def test_a_dry_run_writes_nothing(services: Services) -> None:
-    report = services.rectification(now=Clock()).run_month(MONTH, source="test", dry_run=True)
+    report = lifecycle(services, Clock()).run_month(MONTH, source="test", dry_run=True)
     assert len(report.notices) == 2
     assert len(report.queued) == 4
     assert _counts(services) == (0, 0, 0)
@@ -91,7 +92,7 @@ def test_a_dry_run_writes_nothing(services: Services) -> None:
 def test_a_run_that_crashes_midway_leaves_nothing_half_done(
     services: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    rectification = services.rectification(now=Clock())
+    rectification = lifecycle(services, Clock())
     real_enqueue = notices_store.enqueue
     calls = 0
 
@@ -114,7 +115,7 @@ def test_a_run_that_crashes_midway_leaves_nothing_half_done(
 
 def test_every_liaison_gets_the_notice_with_buttons(services: Services) -> None:
     clock = Clock()
-    services.rectification(now=clock).run_month(MONTH, source="test")
+    lifecycle(services, clock).run_month(MONTH, source="test")
     bot = FakeBot()
     report = asyncio.run(outbox(bot, services, now=clock).drain())
     assert report.sent == 4
@@ -250,7 +251,7 @@ def _loopback_bot(api: FakeBotApi) -> ExtBot[None]:
 
 
 def test_a_blocked_liaison_is_marked_and_does_not_stop_the_others(services: Services) -> None:
-    services.rectification(now=Clock(utcnow())).run_month(MONTH, source="test")
+    lifecycle(services, Clock(utcnow())).run_month(MONTH, source="test")
     with FakeBotApi() as api:
         api.block(LIAISON_NB03)
 
@@ -264,7 +265,7 @@ def test_a_blocked_liaison_is_marked_and_does_not_stop_the_others(services: Serv
         assert len(api.sent_to(LIAISON2_NB03)) == 1
         assert len(api.sent_to(LIAISON_GS01)) == 1
     assert statuses(services)[LIAISON_NB03] == "blocked"
-    digest = services.rectification(now=Clock(utcnow())).digest(MONTH)
+    digest = lifecycle(services, Clock(utcnow())).digest(MONTH)
     nb03 = next(line for line in digest.lines if line.unit_code == "NB03")
     assert {r.address: r.label for r in nb03.recipients} == {
         telegram_address(LIAISON_NB03): "已屏蔽机器人",
@@ -274,7 +275,7 @@ def test_a_blocked_liaison_is_marked_and_does_not_stop_the_others(services: Serv
 
 
 def test_flood_control_is_honoured_then_the_message_goes_out(services: Services) -> None:
-    services.rectification(now=Clock(utcnow())).run_month(MONTH, source="test")
+    lifecycle(services, Clock(utcnow())).run_month(MONTH, source="test")
     with FakeBotApi() as api:
         api.flood(LIAISON_GS01, retry_after=1)
 
@@ -317,7 +318,7 @@ def test_the_limiter_spaces_sends_per_chat_and_overall() -> None:
 
 def test_a_liaison_bound_after_the_notice_gets_it_once(services: Services) -> None:
     clock = Clock()
-    rectification = services.rectification(now=clock)
+    rectification = lifecycle(services, clock)
     rectification.run_month(MONTH, source="test")
     assert rectification.deliver_to_new_liaisons() == []  # everyone bound has it
     late = 8105

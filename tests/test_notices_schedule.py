@@ -13,7 +13,7 @@ from scoring import entry, notices
 from scoring.notices import is_workday, previous_month, run_date_for
 from scoring.periods import Period
 from scoring.rectification import NoticeError, Rectification
-from tests.notices_helpers import Clock, notice_settings
+from tests.notices_helpers import Clock, lifecycle, notice_settings
 from tests.telegram_helpers import seed
 
 
@@ -70,7 +70,7 @@ def test_previous_month_crosses_the_year() -> None:
 def _rectification(database_url: str, clock: Clock, **overrides: object) -> Rectification:
     services = Services(notice_settings(database_url, **overrides))
     seed(services)
-    return services.rectification(now=clock)
+    return lifecycle(services, clock)
 
 
 def test_the_bot_runs_a_month_once_on_its_moved_run_date(database_url: str) -> None:

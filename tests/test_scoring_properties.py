@@ -432,6 +432,7 @@ def test_sqlite_and_postgresql_agree(
     assert sqlite_example == example
     import_rows(loaded, tmp_path, example, generated)
     import_rows(twin, tmp_path, sqlite_example, generated)
+
     def ranking(engine: Engine, period: Period) -> queries.Ranking | None:
         with Session(engine) as session:
             try:

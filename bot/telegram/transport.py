@@ -12,10 +12,14 @@ from __future__ import annotations
 import os
 
 import httpx
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from telegram import Bot, InlineKeyboardMarkup, Message
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
+from bot.core.boundary import outgoing
+from bot.core.notices import notice_buttons
+from bot.core.reply import Reply
+from bot.telegram.door import keyboard
 from bot.telegram.split import split_html
 from db.notices_store import TELEGRAM
 from scoring.outbox import DeliveryOutcome, OutboundMessage
@@ -24,23 +28,13 @@ from scoring.outbox import DeliveryOutcome, OutboundMessage
 # form is deprecated and warns on every flood-control answer.
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
-ACK, MEASURES = "ack", "m"
-ACK_LABEL, MEASURES_LABEL = "已阅", "报送整改措施"
-
 # httpx errors raised before a single byte of the request left: safe to send again.
 NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
 
 
-def notice_keyboard(notice_id: int) -> InlineKeyboardMarkup:
-    """已阅 and 报送整改措施 under a notice or its reminder."""
-    return InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(ACK_LABEL, callback_data=f"nt:{ACK}:{notice_id}"),
-                InlineKeyboardButton(MEASURES_LABEL, callback_data=f"nt:{MEASURES}:{notice_id}"),
-            ]
-        ]
-    )
+def notice_keyboard(notice_id: int) -> InlineKeyboardMarkup | None:
+    """已阅 and 报送整改措施 under a notice or its reminder (the core's buttons)."""
+    return keyboard(Reply("", notice_buttons(notice_id)))
 
 
 def never_left(exc: BaseException) -> bool:
@@ -68,7 +62,7 @@ class TelegramTransport:
 
     async def deliver(self, message: OutboundMessage) -> DeliveryOutcome:
         """Send every piece of the message; the outcome of the whole."""
-        pieces = split_html(message.text)
+        pieces = split_html(outgoing(message.text))
         markup = (
             notice_keyboard(message.notice_id) if message.buttons and message.notice_id else None
         )

@@ -9,7 +9,7 @@ from sqlmodel import Session
 
 from db import notices_store
 from db.notices_store import Address, DeliveryKind
-from scoring.compute import decimal_of
+from knowledge.points import decimal_of
 from scoring.notices import flagged_units
 from scoring.periods import Period
 from scoring.queries import ScoringError, rank_period

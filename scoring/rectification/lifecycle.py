@@ -19,7 +19,7 @@ from db import notices_store, scoring_store
 from db.models import Notice, utcnow
 from db.notices_store import Address, DeliveryKind, NewNotice, delivery_key
 from db.session import session_scope
-from scoring.compute import cents_of
+from knowledge.points import cents_of
 from scoring.notices import (
     IndicatorText,
     build_notice_content,
