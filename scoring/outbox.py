@@ -191,6 +191,10 @@ class OutboxPolicy:
     lease_seconds: float = 120.0
     max_attempts: int = 5
     backoff_seconds: float = 30.0
+    # Messages handed to the network but not yet recorded, per sender. A sender killed
+    # mid-send leaves at most this many uncertain; without a bound, a slow database lets
+    # answered-but-unrecorded messages pile up behind its commits.
+    max_in_flight: int = 10
 
 
 @dataclass
@@ -238,6 +242,7 @@ class OutboxSender:
         self.now = now
         self.batch = batch or max(10, int(policy.rate_per_second * 2))
         self.lock = asyncio.Lock()
+        self._in_flight: asyncio.Semaphore | None = None
 
     @property
     def engine(self) -> Engine:
@@ -267,6 +272,8 @@ class OutboxSender:
         report = DrainReport()
         give_up = time.monotonic() + wait_for_retries
         async with self.lock:
+            # One per drain: a semaphore belongs to the event loop it first waits on.
+            self._in_flight = asyncio.Semaphore(self.policy.max_in_flight)
             while True:
                 jobs = await asyncio.to_thread(self._claim)
                 if not jobs:
@@ -288,6 +295,11 @@ class OutboxSender:
             return action(session=session, worker=self.worker, **kwargs)
 
     async def _deliver(self, job: DeliveryJob, report: DrainReport) -> None:
+        assert self._in_flight is not None
+        async with self._in_flight:
+            await self._deliver_one(job, report)
+
+    async def _deliver_one(self, job: DeliveryJob, report: DrainReport) -> None:
         transport = self.transports[job.to.channel]
         await self.limiters[job.to.channel].acquire(job.to)
         # Committed before the network sees anything: from here on, a crash leaves the row
