@@ -105,8 +105,10 @@ def running_bot(
 
 
 def wait(api: FakeBotApi, method: str, chat: int | None, found: Callable[[str], bool]) -> Sent:
-    """The first ``method`` call to ``chat`` (any chat: None) whose text satisfies ``found``."""
-    deadline = time.monotonic() + 20
+    """The first ``method`` call to ``chat`` (any chat: None) whose text satisfies ``found``;
+    it returns as soon as the call comes, and allows 60 s so that a loaded machine's slow
+    start of the bot process does not fail it."""
+    deadline = time.monotonic() + 60
     with api.lock:
         while True:
             for call in api.sent:
