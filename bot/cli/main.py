@@ -138,11 +138,11 @@ def ensure_demo_notices(services: Services) -> str | None:
     """Issue last month's notices on the demo data and bind a demo liaison of a bottom unit,
     so that 已阅 and 报送整改措施 can be tried in the console; the hint to do so."""
     from bot.console import resolve_identity
-    from bot.rectification import NoticeError
+    from scoring.rectification import NoticeError
 
     rectification = services.rectification
     month = rectification.default_month()
-    quiet = logging.getLogger("bot.rectification")
+    quiet = logging.getLogger("scoring.rectification")
     level = quiet.level
     quiet.setLevel(logging.ERROR)  # "no liaison bound" is the demo's starting point, not news
     try:

@@ -1,6 +1,6 @@
 """``kpibot remind`` and ``kpibot notices``: the monthly rectification notices by hand.
 
-Thin: parse, call :class:`bot.rectification.Rectification`, print. Sending goes through the
+Thin: parse, call :class:`scoring.rectification.Rectification`, print. Sending goes through the
 same outbox as the running bot, so the two never send a notice twice.
 """
 
@@ -19,9 +19,9 @@ from bot.cli.output import say, say_json
 from bot.core.reply import html_to_plain
 
 if TYPE_CHECKING:
-    from bot.rectification import Rectification, RunReport
     from bot.services import Services
-    from bot.telegram.notices import DrainReport
+    from scoring.outbox import DrainReport
+    from scoring.rectification import Rectification, RunReport
 
 app = chinese_typer("整改通报：汇总查看")
 
@@ -49,20 +49,20 @@ def _rectification(services: Services, today: datetime | None) -> Rectification:
 def _print_report(report: RunReport) -> None:
     month = report.month
     mode = "（试运行，未写入任何数据）" if report.dry_run else ""
-    say(f"{month.label}整改通报{mode}：末位单位 {len(report.notices)} 个")
+    say(f"{month.label}整改通报{mode}：末位或预警单位 {len(report.notices)} 个")
     for notice in report.notices:
         head = (
             f"  {notice.group} 第 {notice.rank}/{notice.group_size} 名 "
             f"{notice.unit_name}（{notice.unit_code}）{notice.score} 分"
         )
         if notice.recipients:
-            who = "、".join(str(chat) for chat in notice.recipients)
+            who = "、".join(str(to) for to in notice.recipients)
             say(f"{head} → 绩效联络员 {who}")
         else:
             reported = "将报告绩效办" if report.dry_run else "已报告绩效办"
             say(f"{head} → ⚠ 未绑定绩效联络员，{reported}")
-    if report.office_chats:
-        say("绩效办接收：" + "、".join(str(c) for c in report.office_chats))
+    if report.office:
+        say("绩效办接收：" + "、".join(str(to) for to in report.office))
     else:
         say("⚠ 未配置绩效办会话（KPIBOT_OFFICE_CHAT_IDS），也没有绑定的管理员。")
     kinds = Counter(kind for kind, _ in report.queued)
@@ -74,12 +74,14 @@ def _print_report(report: RunReport) -> None:
 
 
 def _print_dry_messages(report: RunReport) -> None:
-    queued_notices = {chat for kind, chat in report.queued if kind == "notice"}
+    from db.notices_store import DeliveryKind
+
+    queued_notices = {to for kind, to in report.queued if kind == DeliveryKind.NOTICE.value}
     for notice in report.notices:
-        for chat in notice.recipients:
-            if chat not in queued_notices:
+        for to in notice.recipients:
+            if to not in queued_notices:
                 continue
-            say(f"\n—— 发往 {chat}（{notice.unit_code} 绩效联络员）——")
+            say(f"\n—— 发往 {to}（{notice.unit_code} 绩效联络员）——")
             say(html_to_plain(notice.text))
             say("[按钮] 已阅 | 报送整改措施")
 
@@ -89,7 +91,7 @@ async def _send_now(services: Services, rectification: Rectification) -> DrainRe
     from telegram.ext import AIORateLimiter, ExtBot
 
     from bot.telegram.network import RetryingRequest
-    from bot.telegram.notices import OutboxSender
+    from bot.telegram.notices import telegram_sender
 
     settings = services.settings
     assert settings.telegram_token is not None
@@ -99,7 +101,7 @@ async def _send_now(services: Services, rectification: Rectification) -> DrainRe
         request=RetryingRequest(connection_pool_size=16),
         rate_limiter=AIORateLimiter(max_retries=3),
     )
-    sender = OutboxSender(bot, services.engine, settings, now=rectification.now)
+    sender = telegram_sender(bot, services, now=rectification.now)
     async with bot:
         return await sender.drain(wait_for_retries=RETRY_WAIT)
 
@@ -117,7 +119,7 @@ def remind_command(
     today: TodayOption = None,
 ) -> None:
     """Issue a month's rectification notices to the bottom-ranked units' liaisons."""
-    from bot.rectification import NoticeError
+    from scoring.rectification import NoticeError
 
     services = services_of(ctx)
     rectification = _rectification(services, today)
@@ -137,7 +139,8 @@ def remind_command(
     result = asyncio.run(_send_now(services, rectification))
     say(
         f"已发送 {result.sent} 条，失败 {result.failed} 条，"
-        f"对方已屏蔽 {result.blocked} 条，稍后重试 {result.retried} 条。"
+        f"对方已屏蔽 {result.blocked} 条，稍后重试 {result.retried} 条，"
+        f"未获确认（待确认，不再重发）{result.uncertain} 条。"
     )
 
 
@@ -149,7 +152,7 @@ def list_command(
     today: TodayOption = None,
 ) -> None:
     """The office's digest of a month: delivery, acknowledgement, measures, overdue."""
-    from bot.rectification import NoticeError
+    from scoring.rectification import NoticeError
 
     services = services_of(ctx)
     rectification = _rectification(services, today)

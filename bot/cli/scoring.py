@@ -299,7 +299,9 @@ def reviews_import_command(ctx: typer.Context, file: FileArg, by: ByOption = "cl
 
 def render_ranking(services: Services, ranking: Ranking) -> str:
     """A ranking as plain text, one table per group (``cli/rank.txt.j2``)."""
-    return services.renderer.text("cli/rank.txt.j2", ranking=ranking)
+    from scoring.ranking import ALERT_LABEL
+
+    return services.renderer.text("cli/rank.txt.j2", ranking=ranking, alert_label=ALERT_LABEL)
 
 
 def rank_command(
