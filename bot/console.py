@@ -22,6 +22,7 @@ from bot.core.dispatcher import Message as CoreMessage
 from bot.core.reply import Reply
 from bot.services import Services
 from db.users_store import Role
+from knowledge.files import MAX_INPUT_BYTES
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +68,12 @@ def resolve_identity(services: Services, text: str | None) -> tuple[str, str]:
     return CHANNEL, external_id
 
 
+def _read_capped(path: Path) -> bytes:
+    """At most one byte more than an upload may have: enough to refuse a huge file unread."""
+    with path.open("rb") as file:
+        return file.read(MAX_INPUT_BYTES + 1)
+
+
 def parse_line(line: str) -> CoreMessage | None:
     """A typed line as a core message (None for an empty line); ``/import`` reads a file."""
     text = line.strip()
@@ -85,7 +92,7 @@ def parse_line(line: str) -> CoreMessage | None:
         if not args:
             return Upload("", b"")
         path = Path(args[0]).expanduser()
-        data = path.read_bytes() if path.is_file() else b""
+        data = _read_capped(path) if path.is_file() else b""
         return Upload(path.name if path.is_file() else args[0], data, " ".join(args[1:]) or None)
     return CommandCall(name, args)
 

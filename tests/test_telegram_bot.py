@@ -500,3 +500,12 @@ async def test_concurrent_updates_are_all_answered_correctly(bot: Bot) -> None:
             "食堂吃什么": "没有找到",
         }
         assert expected[question] in replies[user]
+
+
+async def test_a_file_over_10_mb_is_refused_before_it_is_fetched(bot: Bot) -> None:
+    big = b"a,b\n" * (10 * 1024 * 1024 // 4 + 1)
+    update = bot.users.document(bot.request, "big.csv", big, user_id=ADMIN)
+    await bot.app.process_update(update)
+    calls = bot.request.take()
+    assert [c.method for c in calls] == ["sendMessage"]  # no getFile: never downloaded
+    assert calls[0].text == "big.csv：文件过大（上限 10 MB），未导入。"

@@ -22,10 +22,12 @@ from bot.core.errors import StaleButtonError, UserError
 from bot.core.reply import Reply, Show
 from bot.core.turn import Turn
 from bot.services import Services
+from knowledge.files import MAX_INPUT_BYTES
 
 logger = logging.getLogger(__name__)
 
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # what the Bot API lets a bot download
+# One limit for every door and every file (the Bot API itself would allow 20 MB).
+MAX_UPLOAD_BYTES = MAX_INPUT_BYTES
 UNKNOWN_COMMAND = "没有这个命令。发送 /help 查看可用命令。"
 NOT_TEXT = "抱歉，我只能看懂文字消息。请用文字描述您的问题。"
 TOO_FAST = "您发送得太快了，请稍等片刻再试。"
@@ -105,7 +107,8 @@ class Dispatcher:
         if refusal is not None:
             return seal(Reply(refusal))
         if size > MAX_UPLOAD_BYTES:
-            return seal(self._problem(UserError(f"{name}：文件过大（上限 20 MB），未导入。")))
+            limit = MAX_UPLOAD_BYTES // 2**20
+            return seal(self._problem(UserError(f"{name}：文件过大（上限 {limit} MB），未导入。")))
         return None
 
     # ------------------------------------------------------------ the turn
