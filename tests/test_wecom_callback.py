@@ -17,7 +17,7 @@ from sqlmodel import Session, select
 from bot.server import HttpDoor, build_http_app
 from bot.wecom.callback import CallbackEndpoint, Inbox, SeenCallbacks
 from bot.wecom.crypto import CallbackCrypto
-from bot.wecom.messages import CardClick, Inbound, TextMessage
+from bot.wecom.messages import CardClick, Inbound, OtherMessage, TextMessage
 from db.models import WecomCallbackSeen, utcnow
 from tests.fake_wecom_api import AES_KEY, AGENT_ID, CORP_ID, TOKEN, WecomUser
 
@@ -193,6 +193,20 @@ async def test_card_click_carries_key_task_and_response_code(door: Door) -> None
     )
 
 
+async def test_an_image_reaches_the_door_as_another_kind_of_message(door: Door) -> None:
+    now = int(time.time())
+    xml = (
+        f"<xml><ToUserName>{CORP_ID}</ToUserName><FromUserName>lisi</FromUserName>"
+        f"<CreateTime>{now}</CreateTime><MsgType>image</MsgType>"
+        "<PicUrl>http://example.invalid/p.jpg</PicUrl><MediaId>m1</MediaId>"
+        f"<MsgId>9010</MsgId><AgentID>{AGENT_ID}</AgentID></xml>"
+    )
+    assert (await post(door, *door.user.sealed_body(xml))).status_code == 200
+    assert await door.recorder.next() == OtherMessage(
+        "lisi", now, AGENT_ID, kind="image", msg_id="9010"
+    )
+
+
 async def test_answer_comes_before_processing_ends(door: Door) -> None:
     door.recorder.gate.clear()  # processing is held up
     query, body = door.user.sealed_body(door.user.text_xml("zhangsan", "慢", "9003"))
@@ -272,7 +286,7 @@ def signed_ciphertext(user: WecomUser, ciphertext: str) -> tuple[str, bytes]:
 
 
 @pytest.mark.parametrize(
-    "case", ["garbage", "other corp", "image", "menu event", "other agent", "dtd inside"]
+    "case", ["garbage", "other corp", "unknown type", "menu event", "other agent", "dtd inside"]
 )
 async def test_signed_but_unusable_callbacks_are_ignored_with_200(
     door: Door, engine: Engine, case: str
@@ -286,8 +300,8 @@ async def test_signed_but_unusable_callbacks_are_ignored_with_200(
         query, body = signed_ciphertext(user, other.crypto.encrypt(other.text_xml("x", "hi")))
     else:
         xml = {
-            "image": f"<xml><FromUserName>u</FromUserName><CreateTime>{now}</CreateTime>"
-            "<MsgType>image</MsgType><MsgId>1</MsgId></xml>",
+            "unknown type": f"<xml><FromUserName>u</FromUserName><CreateTime>{now}</CreateTime>"
+            "<MsgType>hologram</MsgType><MsgId>1</MsgId></xml>",
             "menu event": f"<xml><FromUserName>u</FromUserName><CreateTime>{now}</CreateTime>"
             "<MsgType>event</MsgType><Event>enter_agent</Event></xml>",
             "other agent": WecomUser(user.callback_url, agent_id=99).text_xml("u", "hi", "9006"),

@@ -1,8 +1,9 @@
 """What WeCom sends to the application's callback, as typed values.
 
-Parsing is strict about shape and lenient about extras: a message of a type the door does not
-serve (an image, a location, a menu event) comes back as :class:`Ignored` with its type, so
-the callback can log it and answer WeCom without processing anything.
+Parsing is strict about shape and lenient about extras. A user's message that is not text
+(an image, a voice note) is :class:`OtherMessage`, so the door can say it reads only text;
+events other than a card click (entering the app, menus) and types the door does not know
+come back as :class:`Ignored`, so the callback logs them and processes nothing.
 """
 
 from __future__ import annotations
@@ -92,6 +93,22 @@ class CardClick(Inbound):
 
 
 @dataclass(frozen=True)
+class OtherMessage(Inbound):
+    """A message a user sent that is not text (an image, a voice note, a file …)."""
+
+    kind: str
+    msg_id: str
+
+    @property
+    def key(self) -> str:
+        """WeCom's message id."""
+        return f"msg:{self.msg_id}"
+
+
+USER_MESSAGE_TYPES = frozenset({"image", "voice", "video", "file", "location", "link"})
+
+
+@dataclass(frozen=True)
 class Ignored(Inbound):
     """A message or event the door does not serve; kept only to be logged."""
 
@@ -133,4 +150,7 @@ def parse_message(plain: str) -> Inbound:
                 response_code=_field(root, "ResponseCode"),
             )
         return Ignored(user_id, create_time, agent_id, kind=f"event:{event or '?'}")
+    msg_id = _field(root, "MsgId")
+    if msg_type in USER_MESSAGE_TYPES and msg_id:
+        return OtherMessage(user_id, create_time, agent_id, kind=msg_type, msg_id=msg_id)
     return Ignored(user_id, create_time, agent_id, kind=msg_type)
