@@ -9,12 +9,14 @@ answers which doors are running.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hmac
 import json
 import logging
+import signal
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -118,6 +120,14 @@ def make_server(app: Starlette, host: str, port: int) -> uvicorn.Server:
     """A uvicorn server for ``app``, logging through kpibot's own logging set-up."""
     import uvicorn
 
+    class Server(uvicorn.Server):
+        """uvicorn's server without its signal handling: :func:`serve` installs its own, so
+        that SIGINT and SIGTERM end the process cleanly (uvicorn re-raises the signal)."""
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            yield
+
     config = uvicorn.Config(
         app,
         host=host,
@@ -128,7 +138,7 @@ def make_server(app: Starlette, host: str, port: int) -> uvicorn.Server:
         log_config=None,
         timeout_graceful_shutdown=10,
     )
-    return uvicorn.Server(config)
+    return Server(config)
 
 
 class ServerStartError(Exception):
@@ -152,11 +162,18 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-async def serve(server: uvicorn.Server, sock: socket.socket) -> None:
-    """Serve on ``sock`` until SIGINT/SIGTERM (uvicorn's handlers) or ``server.should_exit``."""
+async def serve(server: uvicorn.Server, sock: socket.socket, *, signals: bool = True) -> None:
+    """Serve on ``sock`` until ``server.should_exit``: set by SIGINT or SIGTERM when
+    ``signals`` (the process's own server), by the caller otherwise."""
+    loop = asyncio.get_running_loop()
+    handled = (signal.SIGINT, signal.SIGTERM) if signals else ()
+    for signum in handled:
+        loop.add_signal_handler(signum, setattr, server, "should_exit", True)
     try:
         await server.serve(sockets=[sock])
     except SystemExit as exc:  # uvicorn exits when the lifespan (a door) fails to start
         raise ServerStartError("有渠道未能启动，服务已停止；详情见日志。") from exc
     finally:
+        for signum in handled:
+            loop.remove_signal_handler(signum)
         sock.close()

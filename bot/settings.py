@@ -54,6 +54,9 @@ class Settings(BaseSettings):
         default=300, ge=10, le=3600, description="回调时间戳与本机时间允许的最大偏差"
     )
     wecom_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    wecom_markdown: bool = Field(
+        default=True, description="以 markdown 发送回复；客户端不支持时设为 false，改发纯文本"
+    )
 
     # Rectification notices (整改通报)
     notice_day: int = Field(default=1, ge=1, le=28, description="每月第几天发布上月通报")

@@ -115,7 +115,7 @@ async def test_both_doors_behind_one_server(
         ),
     ]
     server = make_server(build_http_app(doors), "127.0.0.1", port)
-    task = asyncio.create_task(serve(server, bind("127.0.0.1", port)))
+    task = asyncio.create_task(serve(server, bind("127.0.0.1", port), signals=False))
     base = f"http://127.0.0.1:{port}"
     try:
         assert await wait_healthy(base) == {"status": "ok", "doors": ["wecom", "telegram"]}

@@ -14,6 +14,7 @@ from bot.wecom.api import (
     RateLimitedError,
     RecipientBlockedError,
     SendUncertainError,
+    TokenError,
     WecomApiError,
     WecomClient,
     WecomUnavailableError,
@@ -117,7 +118,7 @@ async def test_token_is_refreshed_before_it_expires(api: FakeWecomApi) -> None:
 async def test_wrong_secret_is_a_plain_refusal(api: FakeWecomApi) -> None:
     wecom = WecomClient(config(api.base_url, secret="wrong"))
     try:
-        with pytest.raises(WecomApiError) as refused:
+        with pytest.raises(TokenError) as refused:
             await wecom.send_text(USER, "你好")
         assert refused.value.errcode == 40001
         assert paths(api) == ["gettoken"]

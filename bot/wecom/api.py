@@ -10,7 +10,8 @@ What a call's failure means decides what may be done next, so failures are typed
 - :class:`SendUncertainError`: the request left and no answer came (read timeout, dropped
   connection, a gateway error). The message may have arrived, so it is NEVER sent again by
   this client; the caller reports it as uncertain.
-- :class:`WecomApiError`: any other refusal (bad request, bad credentials). Not retried.
+- :class:`TokenError`: ``gettoken`` refused the corp id or secret: a configuration problem.
+- :class:`WecomApiError`: any other refusal (a malformed request). Not retried.
 
 The access token is cached for its lifetime less a margin, fetched by one caller at a time,
 and fetched again when WeCom says it is invalid or expired (40014, 42001, 40001). WeCom
@@ -48,6 +49,11 @@ class WecomApiError(Exception):
         super().__init__(f"errcode {errcode}: {errmsg}")
         self.errcode = errcode
         self.errmsg = errmsg
+
+
+class TokenError(WecomApiError):
+    """``gettoken`` refused the corp id or secret (40001, 40013 …): a configuration problem,
+    which may be fixed while messages wait."""
 
 
 class RecipientBlockedError(WecomApiError):
@@ -136,8 +142,8 @@ class WecomClient:
                 "gettoken", {"corpid": self.config.corp_id, "corpsecret": self.config.secret}
             )
             errcode = int(data.get("errcode", 0))
-            if errcode != 0:
-                raise WecomApiError(errcode, str(data.get("errmsg", "")))
+            if errcode != 0 or not data.get("access_token"):
+                raise TokenError(errcode, str(data.get("errmsg", "")))
             token = str(data["access_token"])
             lifetime = float(data.get("expires_in", 7200))
             self._token = token
