@@ -55,7 +55,7 @@ class Settings(BaseSettings):
     )
     wecom_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
     wecom_markdown: bool = Field(
-        default=True, description="以 markdown 发送回复；客户端不支持时设为 false，改发纯文本"
+        default=True, description="以 markdown 和模板卡片回复；设为 false 则发纯文本、选项编号"
     )
 
     # Rectification notices (整改通报)
