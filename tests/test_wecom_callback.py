@@ -120,6 +120,20 @@ async def test_url_verification_answers_the_plain_echo(door: Door) -> None:
     assert answer.headers["content-type"].startswith("text/plain")
 
 
+async def test_url_verification_survives_an_unencoded_plus(door: Door) -> None:
+    for attempt in range(50):  # until the ciphertext has a "+" in it
+        sealed = door.user.crypto.seal("echo-plus", str(int(time.time())), str(attempt))
+        if "+" in sealed.ciphertext:
+            break
+    assert "+" in sealed.ciphertext
+    query = (
+        f"msg_signature={sealed.msg_signature}&timestamp={sealed.timestamp}"
+        f"&nonce={sealed.nonce}&echostr={sealed.ciphertext.replace('/', '%2F')}"
+    )
+    answer = await door.http.get(f"{PATH}?{query}")
+    assert (answer.status_code, answer.text) == (200, "echo-plus")
+
+
 @pytest.mark.parametrize("change", ["signature", "timestamp", "missing"])
 async def test_url_verification_refuses_forgeries(door: Door, change: str) -> None:
     stamp = int(time.time())

@@ -150,7 +150,9 @@ class CallbackEndpoint:
             logger.warning("WeCom callback refused: timestamp missing or outside the allowed skew")
             return PlainTextResponse("forbidden", status_code=403)
         if request.method == "GET":
-            return self._verify_url(signature, timestamp, nonce, params.get("echostr", ""))
+            # Base64 has no spaces: a "+" left unencoded by a proxy arrives as a space.
+            echostr = params.get("echostr", "").replace(" ", "+")
+            return self._verify_url(signature, timestamp, nonce, echostr)
         return await self._receive(request, signature, timestamp, nonce)
 
     def _fresh(self, timestamp: str) -> bool:
