@@ -158,6 +158,9 @@ def bind(host: str, port: int) -> socket.socket:
             f"无法在 {host}:{port} 上监听（{exc.strerror or exc}），"
             "请检查 KPIBOT_LISTEN 与端口占用。"
         ) from exc
+    # Listening at once: connections made while the doors start (Telegram is told the webhook
+    # URL during start-up) wait in the backlog instead of being refused.
+    sock.listen(128)
     sock.set_inheritable(True)
     return sock
 

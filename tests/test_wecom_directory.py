@@ -8,7 +8,7 @@ import pytest
 from openpyxl import Workbook
 
 from bot.wecom.directory import DirectoryEntry, read_directory
-from db.users_store import Role
+from db.roles import Role
 from knowledge.files import InputError
 
 UNITS = ["GS01", "GS06", "PC02"]

@@ -13,11 +13,14 @@ a conflict naming both lines.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from db.users_store import Role
+from sqlmodel import Session
+
+from db import users_store
+from db.roles import Role
 from knowledge.files import (
     InputError,
     Problem,
@@ -155,3 +158,34 @@ def read_directory(data: bytes, file: str, units: Collection[str]) -> Directory:
     if problems:
         raise InputError(problems)
     return Directory(list(first.values()), repeated)
+
+
+@dataclass(frozen=True)
+class BindSummary:
+    """What binding a directory changed."""
+
+    new: int
+    changed: int
+    unchanged: int
+
+
+def bind_directory(*, session: Session, entries: Sequence[DirectoryEntry]) -> BindSummary:
+    """Bind every member on the WeCom channel (one transaction: all or nothing)."""
+    new = changed = unchanged = 0
+    for entry in entries:
+        user = users_store.find_user(session=session, channel=CHANNEL, external_id=entry.user_id)
+        if user is not None and (user.role, user.unit_code) == (entry.role.value, entry.unit_code):
+            unchanged += 1
+            continue
+        users_store.bind_user(
+            session=session,
+            channel=CHANNEL,
+            external_id=entry.user_id,
+            role=entry.role,
+            unit_code=entry.unit_code,
+        )
+        if user is None:
+            new += 1
+        else:
+            changed += 1
+    return BindSummary(new, changed, unchanged)
