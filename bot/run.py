@@ -97,6 +97,48 @@ def _wecom_door(services: Services) -> HttpDoor:
     return HttpDoor("wecom", wecom.routes(), start, wecom.stop)
 
 
+def _notice_jobs(services: Services) -> HttpDoor:
+    """The monthly run and the follow-up on asyncio, for a process without Telegram's job
+    queue (which schedules them when Telegram runs). Deliveries wait for their channel's
+    sender."""
+    from bot.notice_loop import NoticeLoop
+    from bot.rectification import NoticeError
+
+    settings = services.settings
+    rectification = services.rectification
+
+    async def monthly() -> bool:
+        month = await asyncio.to_thread(rectification.due_month)
+        if month is None:
+            return False
+        try:
+            report = await asyncio.to_thread(rectification.run_month, month, source="schedule")
+        except NoticeError as exc:
+            logger.warning("monthly notices for %s not issued: %s", month.code, exc)
+            return False
+        logger.info("notices for %s: %d units", month.code, len(report.notices))
+        return bool(report.queued)
+
+    async def follow_up() -> bool:
+        report = await asyncio.to_thread(rectification.follow_up)
+        return bool(report.reminders or report.escalations)
+
+    async def drain() -> bool:
+        return False  # nothing in this process sends to the outbox's channels yet
+
+    loop = NoticeLoop(
+        monthly,
+        follow_up,
+        drain,
+        at=settings.notice_time,
+        zone=settings.zone,
+        follow_up_seconds=settings.follow_up_interval_seconds,
+        drain_seconds=settings.outbox_poll_seconds,
+        now=services.now,
+    )
+    return HttpDoor("notices", (), loop.start, loop.stop)
+
+
 def configured_doors(services: Services, *, poll_interval: float = 0.0) -> list[HttpDoor]:
     """The doors the settings ask for, in start order."""
     settings = services.settings
@@ -105,6 +147,8 @@ def configured_doors(services: Services, *, poll_interval: float = 0.0) -> list[
         doors.append(_telegram_door(services, poll_interval=poll_interval)[0])
     if settings.wecom_configured:
         doors.append(_wecom_door(services))
+        if settings.telegram_token is None:
+            doors.append(_notice_jobs(services))
     if not doors:
         partial = [] if settings.wecom_missing == _ALL_WECOM else settings.wecom_missing
         hint = f"（企业微信还缺少 {'、'.join(partial)}）" if partial else ""

@@ -3,6 +3,8 @@ WeCom posts them, replying through the loopback fake WeCom API."""
 
 from __future__ import annotations
 
+import json
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,6 +54,9 @@ def door(database_url: str, tmp_path: Path) -> Iterator[Door]:
 
 
 def test_url_verification_and_forged_callbacks(door: Door) -> None:
+    with urllib.request.urlopen(f"{door.run.base_url}/healthz") as health:
+        # without Telegram's job queue, this process runs the notice jobs itself
+        assert json.load(health) == {"status": "ok", "doors": ["wecom", "notices"]}
     assert door.user.verify_url("20261202") == (200, "20261202")
     forger = WecomUser(door.run.callback_url, token="guessed-token")
     mark = door.api.mark()
