@@ -13,7 +13,7 @@ import logging
 import signal
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 from bot.server import HttpDoor, bind, build_http_app, make_server, serve, telegram_webhook_route
@@ -79,16 +79,14 @@ def _telegram_door(services: Services, *, poll_interval: float) -> tuple[HttpDoo
 
 
 def _wecom_door(services: Services) -> HttpDoor:
-    from bot.wecom.app import WecomApp
+    from bot.wecom.api import WecomClient
+    from bot.wecom.app import WecomApp, api_config
     from bot.wecom.door import WecomDoor
 
-    holder: list[WecomDoor] = []
-
-    async def handle(message: Any) -> None:
-        await holder[0].handle(message)
-
-    wecom = WecomApp.build(services.settings, services.engine, handle)
-    holder.append(WecomDoor(services, wecom.client, markdown=services.settings.wecom_markdown))
+    settings = services.settings
+    client = WecomClient(api_config(settings))
+    door = WecomDoor(services, client, markdown=settings.wecom_markdown)
+    wecom = WecomApp.build(settings, services.engine, door.handle, client=client)
 
     async def start() -> None:
         await asyncio.to_thread(services.matcher)  # warm up before the first question

@@ -64,9 +64,16 @@ class WecomApp:
 
     @classmethod
     def build(
-        cls, settings: Settings, engine: Engine, handler: Handler, *, workers: int = 8
+        cls,
+        settings: Settings,
+        engine: Engine,
+        handler: Handler,
+        *,
+        client: WecomClient | None = None,
+        workers: int = 8,
     ) -> WecomApp:
-        """Everything the door needs, from settings, a database and what processes messages."""
+        """Everything the door needs, from settings, a database and what processes messages
+        (the door, which sends through ``client``: one is made when none is given)."""
         config = api_config(settings)
         seen = SeenCallbacks(engine)
         inbox = Inbox(handler, workers=workers)
@@ -77,7 +84,7 @@ class WecomApp:
             inbox=inbox,
             max_skew_seconds=settings.wecom_max_clock_skew_seconds,
         )
-        return cls(settings, WecomClient(config), seen, inbox, endpoint)
+        return cls(settings, client or WecomClient(config), seen, inbox, endpoint)
 
     def routes(self) -> list[Route]:
         """The callback URL's route (GET verification, POST messages)."""
