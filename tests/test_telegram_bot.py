@@ -290,6 +290,16 @@ async def test_admin_add_with_bad_arguments_changes_nothing(bot: Bot) -> None:
     refused = only(await bot.send("/add NOSUCH JF-01 abc 说明", user_id=ADMIN))
     assert refused.text.startswith("发现 2 个问题，未写入任何数据")  # checked before confirming
     assert refused.buttons == []
+    comma = only(await bot.send("/add NB02 JF-01 1,5 说明", user_id=ADMIN))
+    assert comma.text.splitlines() == [
+        "发现 1 个问题，未写入任何数据：",
+        "· 录入内容 字段“分值”：分值“1,5”含有逗号，不是有效数字（小数请用小数点，如 1.5）",
+    ]
+    assert comma.buttons == []
+    wide = only(await bot.send("/add NB02 JF-01 ０.５ 说明", user_id=ADMIN))
+    assert "分值：0.5" in wide.text
+    cancel = next(data for label, data in wide.buttons if label == "取消")
+    await bot.press(cancel, user_id=ADMIN)
     with bot.services.session() as session:
         assert session.exec(select(LedgerEntry)).all() == []
 
@@ -416,7 +426,7 @@ async def test_broken_upload_lists_every_problem_and_changes_nothing(bot: Bot) -
     assert lines[1:] == [
         "· bad.csv 第2行 字段“日期”：“2026-13-01”不是有效日期（13月1日不存在）",
         "· bad.csv 第3行 字段“单位”：未知单位“NB77”",
-        "· bad.csv 第4行 字段“分值”：“abc”不是数字",
+        "· bad.csv 第4行 字段“分值”：分值“abc”不是有效数字",
     ]
 
     assert _ledger_count(bot) == before
@@ -443,7 +453,10 @@ async def test_admin_uploads_a_rulebook_and_questions_use_it(bot: Bot) -> None:
         "title: 新细则\nyear: 2026\nindicators:\n"
         "  - code: ZZ-01\n    name: 垃圾分类执行率\n    type: 定量指标\n    points: 5\n"
     ).encode()
-    reply = await _upload(bot, "new.yaml", rulebook, user_id=ADMIN)
+    refused = await _upload(bot, "new.yaml", rulebook, user_id=ADMIN)
+    assert refused.text.startswith("new.yaml：此次导入将停用 48 项指标")
+    assert refused.text.endswith("如确认停用，请重新发送该文件，并在说明中写“确认停用”。")
+    reply = await _upload(bot, "new.yaml", rulebook, user_id=ADMIN, caption="确认停用")
     assert reply.text.startswith("已导入考评指标细则：new.yaml")
     assert "新增 1 项" in reply.text
     answer = only(await bot.send("垃圾分类执行率怎么算", user_id=STAFF))

@@ -34,9 +34,9 @@ def reported_errors() -> Iterator[None]:
     try:
         yield
     except InputError as exc:
-        typer.echo(f"发现 {len(exc.problems)} 个问题，未写入任何数据：", err=True)
-        for problem in exc.problems:
-            typer.echo(f"  - {problem}", err=True)
+        typer.echo(exc.headline, err=True)
+        for line in exc.lines():
+            typer.echo(f"  - {line}", err=True)
         raise typer.Exit(1) from exc
     except SchemaError as exc:
         fail(str(exc), 2)
