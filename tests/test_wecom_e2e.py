@@ -96,7 +96,7 @@ def test_bind_ask_press_score_and_an_admin_add(door: Door) -> None:
     assert thanks.msgtype == "text"
     assert "反馈" in thanks.content
 
-    (score,) = door.say(STAFF, "/score")
+    (score,) = door.say(STAFF, "/score")  # nothing entered: no breakdown to offer
     assert "得分：100 分" in score.content
     (refused,) = door.say(STAFF, "/add NB01 JF-01 2 表扬")
     assert refused.content.startswith("抱歉，该功能仅限绩效办")
@@ -108,8 +108,9 @@ def test_bind_ask_press_score_and_an_admin_add(door: Door) -> None:
     (done,) = door.click(ADMIN, confirm, ok_key)
     assert done.content.startswith("已录入第 1 条")
 
-    (score,) = door.say(STAFF, "/score")
+    score, why = door.say(STAFF, "/score", count=2)
     assert "得分：102 分" in score.content
+    assert [label for label, _key in why.buttons] == ["查看全部明细"]
     (rank,) = door.say(STAFF, "/rank")
     assert "第一税务所" in rank.content
     assert "102" in rank.content
