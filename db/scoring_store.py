@@ -480,3 +480,14 @@ def rulebook_document(*, session: Session, version_id: int) -> tuple[str, str]:
     if version is None:
         raise LookupError(f"rulebook version {version_id} not found")
     return version.document, version.source
+
+
+def has_entries_between(*, session: Session, start: date, end: date) -> bool:
+    """Whether any ledger entry falls in ``[start, end)``, whatever the unit."""
+    found = session.exec(
+        select(LedgerEntry.id)
+        .where(col(LedgerEntry.entry_date) >= start)
+        .where(col(LedgerEntry.entry_date) < end)
+        .limit(1)
+    ).first()
+    return found is not None

@@ -1,7 +1,7 @@
 """Rectification notices (整改通报): what a notice says, when the monthly run happens, and
 masking personal identifiers out of anything sent.
 
-Pure logic: no database, no Telegram. :mod:`bot.rectification` feeds it the month's ranking
+Pure logic: no database, no Telegram. :mod:`scoring.rectification` feeds it the month's ranking
 and stores what it returns.
 """
 
@@ -190,7 +190,8 @@ class NoticeContent:
     below_average: Decimal  # group average − score (never negative)
     to_leave_bottom: Decimal | None  # points to the line above the bottom
     leave_strictly: bool  # the line must be exceeded, not just reached
-    below_alert: bool
+    bottom: bool  # 末位 by rank
+    below_alert: bool  # 预警
     alert_threshold: Decimal
     costs: tuple[CostingIndicator, ...]
     deadline: date
@@ -252,9 +253,9 @@ def costing_indicators(
     return tuple(result)
 
 
-def bottom_units(groups: Iterable[GroupRanking]) -> list[tuple[GroupRanking, RankedUnit]]:
-    """Every bottom-ranked unit (by rank or below the alert line), group by group."""
-    return [(group, unit) for group in groups for unit in group.units if unit.bottom]
+def flagged_units(groups: Iterable[GroupRanking]) -> list[tuple[GroupRanking, RankedUnit]]:
+    """Every unit that gets a notice (末位 or 预警, see :class:`RankedUnit`), group by group."""
+    return [(group, unit) for group in groups for unit in group.units if unit.flagged]
 
 
 def build_notice_content(
@@ -284,7 +285,8 @@ def build_notice_content(
         below_average=round_half_up(max(average - unit.score, Fraction(0))),
         to_leave_bottom=round_half_up(gap.points) if gap is not None else None,
         leave_strictly=gap.strict if gap is not None else False,
-        below_alert=unit.below_alert,
+        bottom=unit.bottom,
+        below_alert=unit.alert,
         alert_threshold=alert_threshold,
         costs=costing_indicators(detail, texts, notes),
         deadline=deadline,

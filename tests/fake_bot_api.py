@@ -61,6 +61,9 @@ class FakeBotApi:
         self.refusals: dict[int, list[tuple[int, dict[str, Any]]]] = {}
         self.blocked: set[int] = set()
         self.attempts: list[tuple[float, int]] = []  # (monotonic time, chat) of every sendMessage
+        # Seconds a sendMessage waits after the message is recorded (so delivered) before it
+        # is answered: a slow network or Bot API, which makes a client's read time out.
+        self.latency = 0.0
         handler = self._handler()
         self.server = _Server(("127.0.0.1", 0), handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -169,6 +172,11 @@ class FakeBotApi:
                 return queued.pop(0)
         return None
 
+    def count(self, method: str = "sendMessage") -> int:
+        """How many ``method`` calls were taken (delivered)."""
+        with self.lock:
+            return sum(1 for c in self.sent if c.method == method)
+
     def sent_to(self, chat_id: int, method: str = "sendMessage") -> list[Sent]:
         """What the bot successfully sent to one chat."""
         with self.lock:
@@ -232,6 +240,8 @@ class FakeBotApi:
                 else:
                     payload = json.dumps({"ok": True, "result": api._answer(method, params)})
                 data = payload.encode("utf-8")
+                if method == "sendMessage" and api.latency:
+                    time.sleep(api.latency)
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
@@ -239,6 +249,11 @@ class FakeBotApi:
                 # The bot may hang up a long poll while shutting down.
                 with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     self.wfile.write(data)
+
+            def handle(self) -> None:
+                # A client that timed out hangs up before the late answer: not an error.
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    super().handle()
 
             def log_message(self, format: str, *args: Any) -> None:
                 """Quiet."""

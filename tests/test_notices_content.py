@@ -11,7 +11,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.core.reply import html_to_plain
-from bot.rectification import Rectification
 from bot.services import Services
 from db.schema import upgrade  # noqa: F401 - the engine fixture migrates
 from scoring.notices import (
@@ -28,6 +27,7 @@ from tests.notices_helpers import (
     MONTH,
     PHONE,
     Clock,
+    lifecycle,
     notice_settings,
     seed_month,
 )
@@ -181,12 +181,12 @@ def test_notice_content_has_the_gaps_and_the_costliest_indicators(database_url: 
 def test_rendered_notices_carry_no_identifiers(database_url: str) -> None:
     services = Services(notice_settings(database_url))
     seed_month(services)
-    report = Rectification(services, now=Clock()).run_month(MONTH, source="test")
+    report = lifecycle(services, Clock()).run_month(MONTH, source="test")
     by_unit = {n.unit_code: n for n in report.notices}
     assert set(by_unit) == {"NB03", "GS01"}
     gs01 = html_to_plain(by_unit["GS01"].text)
     assert "得分：82 分，第 1 名 / 共 1 个单位" in gs01
-    assert "再提高 3 分方可脱离末位" in gs01
+    assert "再提高 3 分方可脱离预警" in gs01
     assert "得分低于预警线 85 分。" in gs01
     # The two costliest indicators, largest first, with their rule text.
     assert gs01.index("【DL-01】税收收入完成率：失 10 分") < gs01.index("【DL-04】")

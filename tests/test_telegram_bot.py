@@ -18,7 +18,8 @@ from bot.telegram.guard import FloodGate
 from db import users_store
 from db.models import AnswerFeedback, LedgerEntry, QuestionLog
 from db.users_store import Role
-from tests.telegram_helpers import Call, RecordingRequest, Users, make_application
+from scoring import entry
+from tests.telegram_helpers import TODAY, Call, RecordingRequest, Users, make_application
 
 STAFF, LIAISON, ADMIN, STRANGER = 601, 602, 603, 604
 
@@ -243,17 +244,37 @@ async def test_staff_is_refused_admin_commands_and_changes_nothing(bot: Bot) -> 
         assert session.exec(select(LedgerEntry)).all() == []
 
 
+def _record_elsewhere(bot: Bot) -> None:
+    """One ledger entry for the office (another group): the month has data."""
+    with bot.services.session() as session:
+        entry.add_entry(
+            session=session,
+            unit="GS01",
+            indicator="JF-01",
+            points="1",
+            entry_date=TODAY,
+            note="表扬",
+            entered_by="test",
+            today=TODAY,
+        )
+
+
 async def test_staff_score_and_rank(bot: Bot) -> None:
+    empty = only(await bot.send("/score", user_id=STAFF)).text
+    assert empty == "2026年3月：本期尚无考核数据，暂不发布排名。"
+    _record_elsewhere(bot)
     score = only(await bot.send("/score", user_id=STAFF)).text
-    assert score.startswith("<b>第一税务所（NB01）2026年3月得分：100 分</b>")
-    assert "第 1 名 / 共 3 个单位" in score
+    assert score.startswith("<b>第一税务所（NB01）2026年3月（截至 3月20日，暂定）得分：100 分</b>")
+    assert "第 1 名 / 共 3 个单位\n" in score  # all tied: nobody is 末位
     rank = only(await bot.send("/rank 2026Q1", user_id=STAFF)).text
-    assert rank.startswith("<b>2026年第一季度排名</b>")
+    assert rank.startswith("<b>2026年第一季度排名</b>（截至 3月20日，暂定）")
     assert "<b>▶ 1. 第一税务所　100</b>" in rank
+    assert "末位" not in rank
     assert "办公室" not in rank  # only the unit's own group
 
 
 async def test_staff_cannot_see_other_units(bot: Bot) -> None:
+    _record_elsewhere(bot)
     text = only(await bot.send("/why", user_id=STAFF)).text
     assert text.startswith("<b>第一税务所")
     refused = await bot.press("why:NB02:2026-03", user_id=STAFF)
@@ -276,7 +297,7 @@ async def test_admin_adds_with_confirmation_and_score_changes(bot: Bot) -> None:
     again = await bot.press(ok, user_id=ADMIN)
     assert again[-1].text == "该录入请求已处理或已过期。"
     score = only(await bot.send("/score", user_id=LIAISON)).text
-    assert "2026年3月得分：102 分" in score
+    assert "2026年3月（截至 3月20日，暂定）得分：102 分" in score
     rank = only(await bot.send("/rank", user_id=STAFF)).text
     assert "距上一名差 2 分" in rank
     reverse = only(await bot.send("/reverse 1 录错单位", user_id=ADMIN)).text

@@ -1,6 +1,6 @@
 """``kpibot remind`` and ``kpibot notices``: the monthly rectification notices by hand.
 
-Thin: parse, call :class:`bot.rectification.Rectification`, print. Sending goes through the
+Thin: parse, call :class:`scoring.rectification.Rectification`, print. Sending goes through the
 same outbox as the running bot, so the two never send a notice twice.
 """
 
@@ -17,11 +17,13 @@ from telegram.ext import AIORateLimiter, ExtBot
 
 from bot.cli.context import fail, reported_errors, services_of
 from bot.core.reply import html_to_plain
-from bot.rectification import NoticeError, Rectification, RunReport
 from bot.services import Clock, Services
 from bot.telegram.network import RetryingRequest
-from bot.telegram.notices import DrainReport, OutboxSender
+from bot.telegram.notices import telegram_sender
 from db.models import utcnow
+from db.notices_store import DeliveryKind
+from scoring.outbox import DrainReport
+from scoring.rectification import NoticeError, Rectification, RunReport
 
 app = typer.Typer(help="整改通报：汇总查看", no_args_is_help=True)
 
@@ -46,20 +48,20 @@ def _rectification(services: Services, today: datetime | None) -> Rectification:
 def _print_report(report: RunReport) -> None:
     month = report.month
     mode = "（试运行，未写入任何数据）" if report.dry_run else ""
-    typer.echo(f"{month.label}整改通报{mode}：末位单位 {len(report.notices)} 个")
+    typer.echo(f"{month.label}整改通报{mode}：末位或预警单位 {len(report.notices)} 个")
     for notice in report.notices:
         head = (
             f"  {notice.group} 第 {notice.rank}/{notice.group_size} 名 "
             f"{notice.unit_name}（{notice.unit_code}）{notice.score} 分"
         )
         if notice.recipients:
-            who = "、".join(str(chat) for chat in notice.recipients)
+            who = "、".join(str(to) for to in notice.recipients)
             typer.echo(f"{head} → 绩效联络员 {who}")
         else:
             reported = "将报告绩效办" if report.dry_run else "已报告绩效办"
             typer.echo(f"{head} → ⚠ 未绑定绩效联络员，{reported}")
-    if report.office_chats:
-        typer.echo("绩效办接收：" + "、".join(str(c) for c in report.office_chats))
+    if report.office:
+        typer.echo("绩效办接收：" + "、".join(str(to) for to in report.office))
     else:
         typer.echo("⚠ 未配置绩效办会话（KPIBOT_OFFICE_CHAT_IDS），也没有绑定的管理员。")
     kinds = Counter(kind for kind, _ in report.queued)
@@ -71,12 +73,12 @@ def _print_report(report: RunReport) -> None:
 
 
 def _print_dry_messages(report: RunReport) -> None:
-    queued_notices = {chat for kind, chat in report.queued if kind == "notice"}
+    queued_notices = {to for kind, to in report.queued if kind == DeliveryKind.NOTICE.value}
     for notice in report.notices:
-        for chat in notice.recipients:
-            if chat not in queued_notices:
+        for to in notice.recipients:
+            if to not in queued_notices:
                 continue
-            typer.echo(f"\n—— 发往 {chat}（{notice.unit_code} 绩效联络员）——")
+            typer.echo(f"\n—— 发往 {to}（{notice.unit_code} 绩效联络员）——")
             typer.echo(html_to_plain(notice.text))
             typer.echo("[按钮] 已阅 | 报送整改措施")
 
@@ -90,7 +92,7 @@ async def _send_now(services: Services, rectification: Rectification) -> DrainRe
         request=RetryingRequest(connection_pool_size=16),
         rate_limiter=AIORateLimiter(max_retries=3),
     )
-    sender = OutboxSender(bot, services.engine, settings, now=rectification.now)
+    sender = telegram_sender(bot, services, now=rectification.now)
     async with bot:
         return await sender.drain(wait_for_retries=RETRY_WAIT)
 
@@ -126,7 +128,8 @@ def remind_command(
     result = asyncio.run(_send_now(services, rectification))
     typer.echo(
         f"已发送 {result.sent} 条，失败 {result.failed} 条，"
-        f"对方已屏蔽 {result.blocked} 条，稍后重试 {result.retried} 条。"
+        f"对方已屏蔽 {result.blocked} 条，稍后重试 {result.retried} 条，"
+        f"未获确认（待确认，不再重发）{result.uncertain} 条。"
     )
 
 

@@ -27,7 +27,7 @@ from scoring.demo_data import seed_demo
 from scoring.entry import EntryView
 from scoring.periods import FORMS_HELP, Period, PeriodKind, parse_period
 from scoring.queries import Explanation, Ranking, ScoringError
-from scoring.ranking import Gap
+from scoring.ranking import ALERT_LABEL, Gap
 
 units_app = typer.Typer(help="考核对象（单位）：导入、查看", no_args_is_help=True)
 ledger_app = typer.Typer(help="积分台账：导入、录入、冲正、查看", no_args_is_help=True)
@@ -283,29 +283,35 @@ def reviews_import_command(ctx: typer.Context, file: FileArg, by: ByOption = "cl
 
 def render_ranking(ranking: Ranking) -> str:
     """A ranking as plain text, one table per group."""
-    lines = [f"{ranking.period.label}排名{_counted_note(ranking.period, ranking.counted)}"]
+    lines = [
+        f"{ranking.period.label}排名{_counted_note(ranking.period, ranking.counted)}"
+        f"{_provisional_note(ranking.as_of)}"
+    ]
     threshold = fmt(ranking.rules.alert_threshold)
     for group in ranking.groups:
         lines.append(f"【{group.group}】")
         for unit in group.units:
-            flags = []
-            if unit.bottom_by_rank:
-                flags.append("末位")
-            if unit.below_alert:
-                flags.append(f"低于 {threshold} 分预警线")
+            flags = [
+                f"{label}（低于 {threshold} 分）" if label == ALERT_LABEL else label
+                for label in unit.labels
+            ]
             if (
                 ranking.period.kind is PeriodKind.YEAR
                 and ranking.scores[unit.unit_code].review_missing
             ):
                 flags.append("未含年终评议")
-            note = f"  ⚠ {'，'.join(flags)}" if unit.bottom else ""
-            if not unit.bottom and flags:
+            note = f"  ⚠ {'，'.join(flags)}" if unit.flagged else ""
+            if not unit.flagged and flags:
                 note = f"  （{'，'.join(flags)}）"
             lines.append(
                 f"{unit.rank:>4}  {pad(unit.unit_code, 8)}{pad(unit.name, 24)}"
                 f"{fmt(unit.score):>8}{note}"
             )
     return "\n".join(lines)
+
+
+def _provisional_note(as_of: date | None) -> str:
+    return f"（截至 {as_of.month}月{as_of.day}日，暂定）" if as_of is not None else ""
 
 
 def _counted_note(period: Period, counted: tuple[Period, ...]) -> str:
@@ -385,9 +391,9 @@ def _detail_lines(detail: UnitScore, explanation: Explanation | None) -> list[st
 def render_explanation(x: Explanation) -> str:
     """One unit's breakdown as plain text."""
     unit = x.score.unit
-    status = "，末位" if x.ranked.bottom else ""
+    status = f"，{'、'.join(x.ranked.labels)}" if x.ranked.labels else ""
     lines = [
-        f"{unit.name}（{unit.code}，{unit.group}）{x.period.label}："
+        f"{unit.name}（{unit.code}，{unit.group}）{x.period.label}{_provisional_note(x.as_of)}："
         f"{fmt(x.score.score)} 分，组内第 {x.ranked.rank} 名 / 共 {len(x.group.units)} 个{status}"
     ]
     if x.score.detail is not None:
@@ -417,15 +423,16 @@ def render_explanation(x: Explanation) -> str:
         lines.append(
             f"距上一名 {x.above.name}（{x.above.unit_code}）：{_gap_text(x.ranked.to_pass_above)}"
         )
-    if x.ranked.bottom:
+    if x.ranked.flagged:
         reasons = []
-        if x.ranked.bottom_by_rank:
+        if x.ranked.bottom:
             reasons.append("组内末位")
-        if x.ranked.below_alert:
-            reasons.append(f"低于 {fmt(x.rules.alert_threshold)} 分预警线")
-        lines.append(f"末位原因：{'，'.join(reasons)}")
+        if x.ranked.alert:
+            reasons.append(f"低于 {fmt(x.rules.alert_threshold)} 分预警线（预警）")
+        lines.append(f"{'、'.join(x.ranked.labels)}原因：{'，'.join(reasons)}")
+        goal = "脱离末位" if x.ranked.bottom else "脱离预警"
         if x.ranked.to_leave_bottom is not None:
-            lines.append(f"脱离末位：{_gap_text(x.ranked.to_leave_bottom)}")
+            lines.append(f"{goal}：{_gap_text(x.ranked.to_leave_bottom)}")
         else:
             lines.append("本组单位数不超过末位名额，无法仅靠提高分数脱离末位")
     return "\n".join(lines)

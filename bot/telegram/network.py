@@ -9,14 +9,17 @@ from typing import Any
 from telegram.error import NetworkError, TimedOut
 from telegram.request import HTTPXRequest, RequestData
 
+from bot.telegram.transport import never_left
+
 logger = logging.getLogger(__name__)
 
 
 class RetryingRequest(HTTPXRequest):
     """HTTPXRequest that retries a failed connection a few times, waiting longer each time.
 
-    Timeouts are not retried: the request may have reached Telegram, and a second send
-    would duplicate the message.
+    Only failures before the request left are retried (no connection). A timeout or a
+    connection lost mid-request is not: the request may have reached Telegram, and a second
+    send would duplicate the message.
     """
 
     def __init__(self, *args: Any, attempts: int = 4, backoff: float = 0.5, **kwargs: Any) -> None:
@@ -49,8 +52,8 @@ class RetryingRequest(HTTPXRequest):
                 )
             except TimedOut:
                 raise
-            except NetworkError:
-                if attempt == self.attempts:
+            except NetworkError as exc:
+                if attempt == self.attempts or not never_left(exc):
                     raise
                 logger.warning("network error towards Telegram; retry %d in %.1fs", attempt, delay)
                 await asyncio.sleep(delay)
