@@ -22,6 +22,8 @@ from bot.services import Services
 if TYPE_CHECKING:
     from telegram.ext import Application
 
+    from scoring.outbox import Transport
+
 logger = logging.getLogger(__name__)
 
 
@@ -43,7 +45,7 @@ def _telegram_door(services: Services, *, poll_interval: float) -> tuple[HttpDoo
     from bot.telegram.app import build_application
 
     settings = services.settings
-    application = build_application(services)
+    application = build_application(services, schedule_notices=False)
     webhook_url = settings.webhook_url
     routes = []
     if webhook_url:
@@ -78,10 +80,15 @@ def _telegram_door(services: Services, *, poll_interval: float) -> tuple[HttpDoo
     return HttpDoor("telegram", routes, start, stop), application
 
 
-def _wecom_door(services: Services) -> HttpDoor:
+def _wecom_door(services: Services) -> tuple[HttpDoor, Transport]:
+    from bot.core.notices import notice_buttons
     from bot.wecom.api import WecomClient
     from bot.wecom.app import WecomApp, api_config
     from bot.wecom.door import WecomDoor
+    from bot.wecom.transport import WecomTransport
+
+    def buttons(notice_id: int) -> list[tuple[str, str]]:
+        return [(b.label, b.data) for row in notice_buttons(notice_id) for b in row]
 
     settings = services.settings
     client = WecomClient(api_config(settings))
@@ -92,18 +99,22 @@ def _wecom_door(services: Services) -> HttpDoor:
         await asyncio.to_thread(services.matcher)  # warm up before the first question
         await wecom.start()
 
-    return HttpDoor("wecom", wecom.routes(), start, wecom.stop)
+    transport = WecomTransport(client, buttons, markdown=settings.wecom_markdown)
+    return HttpDoor("wecom", wecom.routes(), start, wecom.stop), transport
 
 
-def _notice_jobs(services: Services) -> HttpDoor:
-    """The monthly run and the follow-up on asyncio, for a process without Telegram's job
-    queue (which schedules them when Telegram runs). Deliveries wait for their channel's
-    sender."""
+def _notice_jobs(services: Services, transports: Sequence[Transport]) -> HttpDoor:
+    """The notice jobs of this process: the monthly run, the follow-up, and the outbox drain
+    through every door's transport, so each recipient is reached on the channel they bound."""
     from bot.notice_loop import NoticeLoop
-    from bot.rectification import NoticeError
+    from scoring.outbox import OutboxSender
+    from scoring.rectification import NoticeError
 
     settings = services.settings
     rectification = services.rectification
+    sender = OutboxSender(
+        lambda: services.engine, transports, services.outbox_policy(), now=services.now
+    )
 
     async def monthly() -> bool:
         month = await asyncio.to_thread(rectification.due_month)
@@ -119,10 +130,23 @@ def _notice_jobs(services: Services) -> HttpDoor:
 
     async def follow_up() -> bool:
         report = await asyncio.to_thread(rectification.follow_up)
-        return bool(report.reminders or report.escalations)
+        return bool(report.reminders or report.escalations or report.late_notices)
 
     async def drain() -> bool:
-        return False  # nothing in this process sends to the outbox's channels yet
+        if sender.lock.locked():
+            return False
+        await asyncio.to_thread(rectification.deliver_to_new_liaisons)
+        report = await sender.drain()
+        if report.sent or report.failed or report.blocked or report.uncertain:
+            logger.info(
+                "outbox: %d sent, %d retried, %d failed, %d blocked, %d uncertain",
+                report.sent,
+                report.retried,
+                report.failed,
+                report.blocked,
+                report.uncertain,
+            )
+        return False
 
     loop = NoticeLoop(
         monthly,
@@ -141,12 +165,19 @@ def configured_doors(services: Services, *, poll_interval: float = 0.0) -> list[
     """The doors the settings ask for, in start order."""
     settings = services.settings
     doors: list[HttpDoor] = []
+    transports: list[Transport] = []
     if settings.telegram_token is not None:
-        doors.append(_telegram_door(services, poll_interval=poll_interval)[0])
+        from bot.telegram.transport import TelegramTransport
+
+        door, application = _telegram_door(services, poll_interval=poll_interval)
+        doors.append(door)
+        transports.append(TelegramTransport(application.bot))
     if settings.wecom_configured:
-        doors.append(_wecom_door(services))
-        if settings.telegram_token is None:
-            doors.append(_notice_jobs(services))
+        door, transport = _wecom_door(services)
+        doors.append(door)
+        transports.append(transport)
+    if doors:
+        doors.append(_notice_jobs(services, transports))  # started last, stopped first
     if not doors:
         partial = [] if settings.wecom_missing == _ALL_WECOM else settings.wecom_missing
         hint = f"（企业微信还缺少 {'、'.join(partial)}）" if partial else ""

@@ -96,8 +96,8 @@ def test_bind_ask_press_score_and_an_admin_add(door: Door) -> None:
     assert thanks.msgtype == "text"
     assert "反馈" in thanks.content
 
-    (score,) = door.say(STAFF, "/score")  # nothing entered: no breakdown to offer
-    assert "得分：100 分" in score.content
+    (score,) = door.say(STAFF, "/score")
+    assert "本期尚无考核数据" in score.content  # nothing entered this month: no ranking yet
     (refused,) = door.say(STAFF, "/add NB01 JF-01 2 表扬")
     assert refused.content.startswith("抱歉，该功能仅限绩效办")
 

@@ -1,6 +1,6 @@
-"""End to end: a monthly rectification notice answered by a liaison bound through WeCom (by a
-directory import), with 已阅 and 报送整改措施 on a template card, through the real
-``kpibot run`` serving only WeCom."""
+"""End to end: a monthly rectification notice delivered by the outbox to a liaison bound
+through WeCom (by a directory import), answered with 已阅 and 报送整改措施 on its template card,
+through the real ``kpibot run`` serving only WeCom."""
 
 from __future__ import annotations
 
@@ -52,9 +52,8 @@ def test_liaison_acknowledges_and_reports_measures_on_a_card(
     door: tuple[FakeWecomApi, WecomUser], database_url: str
 ) -> None:
     api, wecom = door
-    mark = api.mark()
-    assert wecom.say(LIAISON, "/notice 2026-02") == (200, "")
-    text, card = replies(api, LIAISON, mark, count=2)
+    # The running process's outbox delivers the queued notice to the WeCom liaison.
+    text, card = replies(api, LIAISON, 0, count=2)
     assert text.content.startswith("**【整改通报】2026年2月 · 第三税务所**")
     assert "[证件号已隐去]" in text.content  # masked on the way out, as in every door
     assert card.msgtype == "template_card"
