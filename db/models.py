@@ -344,3 +344,20 @@ class ConversationState(SQLModel, table=True):
     updated_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
     )
+
+
+class WecomCallbackSeen(SQLModel, table=True):
+    """A WeCom callback already taken in, so a retried or replayed one is answered once.
+
+    ``key`` is the message id (``msg:<MsgId>``) or, for events that have none, the sender, the
+    creation time and what was clicked. Rows older than a day are pruned: WeCom retries within
+    seconds, and a replay of an older callback is refused by its timestamp anyway.
+    """
+
+    __tablename__ = "wecom_callback_seen"
+
+    key: str = Field(primary_key=True, max_length=200)
+    received_at: datetime = Field(
+        default_factory=utcnow,
+        sa_column=Column(DateTime(timezone=True), nullable=False, index=True),
+    )

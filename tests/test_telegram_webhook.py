@@ -126,7 +126,11 @@ def test_webhook_mode_registers_checks_the_secret_and_answers(
 @pytest.mark.parametrize(
     ("env", "message"),
     [
-        ({}, "未配置 KPIBOT_TELEGRAM_TOKEN"),
+        ({}, "未配置任何渠道：请设置 KPIBOT_TELEGRAM_TOKEN"),
+        (
+            {"KPIBOT_WECOM_CORP_ID": "ww1"},
+            "企业微信还缺少 KPIBOT_WECOM_AGENT_ID、KPIBOT_WECOM_SECRET",
+        ),
         (
             {"KPIBOT_TELEGRAM_TOKEN": "1:x", "KPIBOT_WEBHOOK_URL": "https://example.invalid/h"},
             "webhook 模式需要配置 KPIBOT_WEBHOOK_SECRET",
@@ -137,6 +141,8 @@ def test_run_refuses_incomplete_settings(
     database_url: str, monkeypatch: pytest.MonkeyPatch, env: dict[str, str], message: str
 ) -> None:
     for key in ("KPIBOT_TELEGRAM_TOKEN", "KPIBOT_WEBHOOK_URL", "KPIBOT_WEBHOOK_SECRET"):
+        monkeypatch.delenv(key, raising=False)
+    for key in [k for k in os.environ if k.startswith("KPIBOT_WECOM_")]:
         monkeypatch.delenv(key, raising=False)
     for key, value in env.items():
         monkeypatch.setenv(key, value)

@@ -174,7 +174,7 @@ app.add_typer(users.app, name="users")
 app.command(
     "run",
     cls=ChineseCommand,
-    help="运行 Telegram 机器人（默认长轮询；配置 KPIBOT_WEBHOOK_URL 时用 webhook）",
+    help="运行已配置的渠道：Telegram、企业微信（同一进程、同一 HTTP 服务）",
 )(telegram_bot.run_command)
 app.add_typer(scoring.units_app, name="units")
 app.add_typer(scoring.ledger_app, name="ledger")

@@ -52,6 +52,7 @@ def build_application(
     get_updates_request: BaseRequest | None = None,
     rate_limit: bool = True,
     flood_gate: FloodGate | None = None,
+    schedule_notices: bool = True,
 ) -> Application:  # type: ignore[type-arg]
     """The bot over ``services``: every handler registered here, in order."""
     settings = services.settings
@@ -93,6 +94,7 @@ def build_application(
         MessageHandler(new_messages & filters.Document.ALL & private, door.on_document)
     )
     application.add_handler(MessageHandler(new_messages & private & ~filters.TEXT, door.on_other))
-    notice_jobs.schedule_notice_jobs(application)
+    if schedule_notices:  # `kpibot run` schedules them itself, for every door (bot/run.py)
+        notice_jobs.schedule_notice_jobs(application)
     application.add_error_handler(door.on_error)
     return application
