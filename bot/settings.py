@@ -33,6 +33,13 @@ class Settings(BaseSettings):
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
     max_question_chars: int = Field(default=500, ge=10)
+    matcher_cache_dir: Path | None = Field(
+        default=None,
+        description=(
+            "Where prepared matchers (index + calibration, one file per rulebook version) are "
+            "kept; default: next to a SQLite database, else ~/.cache/kpibot."
+        ),
+    )
 
     # Rectification notices (整改通报)
     notice_day: int = Field(default=1, ge=1, le=28, description="每月第几天发布上月通报")
@@ -58,6 +65,16 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"未知时区：{value}") from exc
         return value
+
+    @property
+    def matcher_cache(self) -> Path:
+        """The directory of prepared matchers, shared by every process of this deployment."""
+        if self.matcher_cache_dir is not None:
+            return self.matcher_cache_dir
+        prefix = "sqlite:///"
+        if self.database_url.startswith(prefix) and ":memory:" not in self.database_url:
+            return Path(self.database_url.removeprefix(prefix)).resolve().parent / "matcher-cache"
+        return Path.home() / ".cache" / "kpibot" / "matcher"
 
     @property
     def zone(self) -> ZoneInfo:

@@ -8,6 +8,7 @@ import pytest
 
 from knowledge.evaluation import Evaluation, evaluate, load_questions
 from knowledge.matcher import Matcher, Outcome
+from knowledge.prepare import prepare_matcher
 from knowledge.rulebook_files import read_rulebook
 from tests.conftest import DATA, SAMPLE_RULEBOOK
 
@@ -16,7 +17,7 @@ QUESTIONS = load_questions(DATA / "questions.yaml")
 
 @pytest.fixture(scope="module")
 def matcher() -> Matcher:
-    return Matcher(read_rulebook(SAMPLE_RULEBOOK).indicators)
+    return prepare_matcher(read_rulebook(SAMPLE_RULEBOOK).indicators)
 
 
 @pytest.fixture(scope="module")

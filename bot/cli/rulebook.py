@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -10,6 +11,7 @@ import typer
 from bot.cli.context import reported_errors, services_of
 from db import rulebook_store
 from knowledge.rulebook_files import read_rulebook, write_rulebook
+from knowledge.synonyms import synonyms_of
 from scoring.rules import rules_from_rulebook
 
 app = typer.Typer(help="考评指标细则：校验、导入、导出", no_args_is_help=True)
@@ -45,11 +47,15 @@ def import_command(
     with reported_errors():
         rulebook = read_rulebook(file, faq_path=faq)
         rules_from_rulebook(rulebook.scoring, file=file.name)
+        synonyms_of(rulebook)  # a malformed synonym table is refused before anything changes
         with services.session() as session:
             result = rulebook_store.import_rulebook(
                 session=session, rulebook=rulebook, source=file.name, imported_by=by
             )
     services.reload()
+    started = time.perf_counter()
+    services.matcher()  # build and calibrate the question index for this version now
+    prepared = time.perf_counter() - started
     typer.echo(
         f"已导入《{rulebook.title}》（版本 #{result.version_id}）：新增 {len(result.added)} 项，"
         f"更新 {len(result.updated) + len(result.reactivated)} 项，"
@@ -60,6 +66,7 @@ def import_command(
         typer.echo(f"已停用（保留历史）：{'、'.join(result.retired)}")
     if result.reactivated:
         typer.echo(f"重新启用：{'、'.join(result.reactivated)}")
+    typer.echo(f"问答索引已按本版细则建立并校准（{prepared:.1f} 秒）。")
 
 
 @app.command("export", help="把当前细则导出为 YAML 或 XLSX")
