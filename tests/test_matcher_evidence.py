@@ -74,7 +74,7 @@ def test_thesaurus_synonyms_meet() -> None:
     ranked = matcher.score("退的钱耽搁了")[1]  # 耽搁 appears nowhere in the rulebook
     assert ranked[0][0] == 0
     evidence = matcher.scored("耽搁")
-    assert evidence.ranked and evidence.ranked[0][0] == 0  # the synonym alone finds it
+    assert [doc for doc, _score in evidence.ranked] == [0]  # the synonym alone finds it
 
 
 def test_office_synonyms_rewrite_everyday_words() -> None:
@@ -94,10 +94,10 @@ def test_office_synonyms_rewrite_everyday_words() -> None:
 def test_learned_phrasings_are_used_at_once() -> None:
     question = "老板打电话来骂人"
     before = Matcher(SAMPLE, background=()).score(question)[1]
+    assert SAMPLE[before[0][0]].code == "JF-13"  # the hotline-praise bonus, wrong
     learned = Matcher(SAMPLE, learned={"KF-02": [question]}, background=())
     after = learned.score(question)[1]
     assert learned.indicators[after[0][0]].code == "KF-02"
-    assert not before or SAMPLE[before[0][0]].code != "KF-02"
 
 
 def test_rulebook_terms_do_not_touch_the_global_jieba_dictionary() -> None:
