@@ -144,6 +144,28 @@ def cached_matcher(
     negatives: Sequence[str] | None = None,
 ) -> Matcher:
     """The prepared matcher for this rulebook version: loaded if saved, else built once."""
+    return prepare_cached(
+        indicators,
+        cache_dir,
+        config,
+        synonyms=synonyms,
+        learned=learned,
+        params=params,
+        negatives=negatives,
+    )[0]
+
+
+def prepare_cached(
+    indicators: Sequence[Indicator],
+    cache_dir: Path,
+    config: MatcherConfig | None = None,
+    *,
+    synonyms: Sequence[OfficeSynonym] = (),
+    learned: Mapping[str, Sequence[str]] | None = None,
+    params: DecisionParams | None = None,
+    negatives: Sequence[str] | None = None,
+) -> tuple[Matcher, bool]:
+    """Like :func:`cached_matcher`, also telling whether this call built the file."""
     config = config or MatcherConfig()
     key = cache_key(
         indicators, config, synonyms=synonyms, learned=learned, params=params, negatives=negatives
@@ -151,12 +173,12 @@ def cached_matcher(
     path = cache_dir / f"matcher-{key}.npz"
     if path.is_file():
         with contextlib.suppress(ValueError):
-            return load_matcher(path, indicators, config)
+            return load_matcher(path, indicators, config), False
     cache_dir.mkdir(parents=True, exist_ok=True)
     with FileLock(str(cache_dir / f"matcher-{key}.lock"), timeout=LOCK_TIMEOUT_S):
         if path.is_file():  # another process built it while this one waited
             with contextlib.suppress(ValueError):
-                return load_matcher(path, indicators, config)
+                return load_matcher(path, indicators, config), False
         matcher = prepare_matcher(
             indicators,
             config,
@@ -166,4 +188,4 @@ def cached_matcher(
             params=params,
         )
         save_matcher(matcher, path)
-        return matcher
+        return matcher, True
