@@ -63,8 +63,8 @@ class Calibration:
 
     in_scope: tuple[float, ...] = _DEFAULT_IN_SCOPE
     right: tuple[float, ...] = _DEFAULT_RIGHT
-    answer_threshold: float = 0.5
-    clarify_threshold: float = 0.5
+    answer_threshold: float = 0.8
+    clarify_threshold: float = 0.6
 
     def probabilities(self, features: Features) -> tuple[float, float]:
         """P(in scope) and P(best candidate right | in scope)."""
@@ -82,16 +82,23 @@ def _sigmoid(z: float) -> float:
 
 
 def fit_logistic(
-    x: NDArray[np.float64], y: NDArray[np.float64], *, ridge: float
+    x: NDArray[np.float64], y: NDArray[np.float64], *, ridge: float, balanced: bool
 ) -> tuple[float, ...]:
-    """Ridge logistic regression by Newton's method, classes weighted to equal total weight.
+    """Ridge logistic regression by Newton's method.
+
+    ``balanced`` weighs both classes to equal total weight: right when the class sizes are
+    arbitrary (how many bank questions there are), wrong when they are the real rate (how
+    often the best candidate is right).
 
     Hand-written because it is fifteen lines of NumPy: scikit-learn or statsmodels would add
-    a large dependency for one convex fit over seven numbers.
+    a large dependency for one convex fit over nine numbers.
     """
     positives = max(float(y.sum()), 1.0)
     negatives = max(float(len(y) - y.sum()), 1.0)
-    sample = np.where(y > 0, 0.5 / positives, 0.5 / negatives) * len(y)
+    if balanced:
+        sample = np.where(y > 0, 0.5 / positives, 0.5 / negatives) * len(y)
+    else:
+        sample = np.ones(len(y))
     penalty = np.full(x.shape[1], ridge)
     penalty[0] = 0.0  # the intercept is not shrunk
     beta = np.zeros(x.shape[1])
@@ -130,10 +137,11 @@ def fit_calibration(
         np.vstack([x_pos, x_neg]) * mask,
         np.concatenate([np.ones(len(x_pos)), np.zeros(len(x_neg))]),
         ridge=ridge,
+        balanced=True,
     )
     labels = np.array([1.0 if ok else 0.0 for _, ok in positives])
     right = (
-        fit_logistic(x_pos, labels, ridge=ridge)
+        fit_logistic(x_pos, labels, ridge=ridge, balanced=False)
         if 0 < labels.sum() < len(labels)
         else _DEFAULT_RIGHT
     )

@@ -21,7 +21,7 @@ from knowledge.prepare import CalibrationData, DecisionParams, calibrate, calibr
 from knowledge.rulebook import Rulebook
 from knowledge.rulebook_files import read_rulebook
 
-RIDGES = (0.3, 1.0, 3.0)
+RIDGES = (0.3, 1.0, 3.0, 10.0)
 ANSWER_THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 CLARIFY_THRESHOLDS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 # The ceiling the parameters must keep on every training rulebook.
