@@ -117,6 +117,7 @@ class Title:
 
     doc: int
     text: str
+    phon: str  # its phonetic key, kept so a loaded index needs no pinyin look-ups
 
 
 @dataclass
@@ -252,9 +253,9 @@ class IndexBuilder:
                 ids.append(terms.ids)
                 weights.append(terms.saturated * np.float32(FIELD_WEIGHTS[field]))
                 if terms.compacted and field in TITLE_FIELDS:
-                    titles.append(Title(doc, terms.compacted))
+                    titles.append(Title(doc, terms.compacted, phonetic(terms.compacted)))
                 elif terms.compacted and field in QUESTION_FIELDS:
-                    questions.append(Title(doc, terms.compacted))
+                    questions.append(Title(doc, terms.compacted, phonetic(terms.compacted)))
             if not ids:
                 continue
             all_ids, all_weights = np.concatenate(ids), np.concatenate(weights)

@@ -33,7 +33,7 @@ from knowledge.prepare import DecisionParams, prepare_matcher
 from knowledge.rulebook import Indicator
 from knowledge.synonyms import OfficeSynonym
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 LOCK_TIMEOUT_S = 600
 
 
@@ -68,8 +68,8 @@ def save_matcher(matcher: Matcher, path: Path) -> None:
         "size": index.size,
         "terms": list(index.terms),
         "lexicon": index.lexicon,
-        "titles": [[t.doc, t.text] for t in index.titles],
-        "questions": [[t.doc, t.text] for t in index.questions],
+        "titles": [[t.doc, t.text, t.phon] for t in index.titles],
+        "questions": [[t.doc, t.text, t.phon] for t in index.questions],
         "office": index.office,
         "background": index.background,
         "background_size": index.background_size,
@@ -113,8 +113,8 @@ def load_matcher(path: Path, indicators: Sequence[Indicator], config: MatcherCon
         weights=arrays["weights"],
         idf=arrays["idf"],
         lexicon=meta["lexicon"],
-        titles=[Title(doc, text) for doc, text in meta["titles"]],
-        questions=[Title(doc, text) for doc, text in meta["questions"]],
+        titles=[Title(doc, text, phon) for doc, text, phon in meta["titles"]],
+        questions=[Title(doc, text, phon) for doc, text, phon in meta["questions"]],
         office=[(word, term) for word, term in meta["office"]],
         background=meta["background"],
         background_size=meta["background_size"],

@@ -148,8 +148,8 @@ class Matcher:
         self._codes = {
             re.sub(r"[-_.]", "", i.code.lower()): n for n, i in enumerate(self.indicators)
         }
-        self._title_phons = [phonetic(t.text) for t in self.index.titles]
-        self._question_phons = [phonetic(t.text) for t in self.index.questions]
+        self._title_phons = [t.phon for t in self.index.titles]
+        self._question_phons = [t.phon for t in self.index.questions]
         self._titles_by_doc = self._by_doc(self.index.titles)
         self._questions_by_doc = self._by_doc(self.index.questions)
 
