@@ -119,6 +119,8 @@ class _Evidence:
     known: float = 0.0
     chars: float = 0.0
     seen: set[str] = field(default_factory=set)
+    ids: list[NDArray[np.int32]] = field(default_factory=list)
+    contributions: list[NDArray[np.float64]] = field(default_factory=list)
 
 
 class Matcher:
@@ -180,7 +182,8 @@ class Matcher:
         if kind in "cu":
             evidence.known += weight
             evidence.chars += weight
-        evidence.scores[ids] += weight * weights
+        evidence.ids.append(ids)
+        evidence.contributions.append(weights.astype(np.float64) * weight)
 
     def _words(self, part: str) -> list[str]:
         """Every rulebook word or synonym inside a segment, whatever the segmentation."""
@@ -195,11 +198,22 @@ class Matcher:
 
     def _recall(self, parts: list[str]) -> _Evidence:
         shares = self._shares
-        evidence = _Evidence(np.zeros(len(self.indicators)))
+        evidence = _Evidence(np.zeros(0))
         for part in parts:
             chars, phons, content = char_terms(part)
             for term in (*chars, *phons, *content, *self._words(part)):
                 self._add(evidence, term, shares[term[0]])
+        size = len(self.indicators)
+        if evidence.ids:
+            # one pass over all postings: far cheaper than a scatter-add per term when
+            # common characters are held by thousands of indicators
+            evidence.scores = np.bincount(
+                np.concatenate(evidence.ids),
+                np.concatenate(evidence.contributions),
+                minlength=size,
+            ).astype(np.float64)
+        else:
+            evidence.scores = np.zeros(size)
         return evidence
 
     # ------------------------------------------------------------ precision
