@@ -18,6 +18,7 @@ from bot.services import Services
 from db import rulebook_store
 from knowledge.files import InputError, Problem, header_row, map_headers, suffix_of
 from knowledge.rulebook_files import INDICATOR_COLUMNS, read_rulebook
+from knowledge.synonyms import synonyms_of
 from scoring import entry
 from scoring.imports import LEDGER_COLUMNS, REVIEW_COLUMNS, UNIT_COLUMNS
 from scoring.rules import rules_from_rulebook
@@ -111,6 +112,8 @@ class Uploads:
             if kind is UploadKind.RULEBOOK:
                 rulebook = read_rulebook(path)
                 rules_from_rulebook(rulebook.scoring, file=path.name)
+                # a malformed synonym table is refused before any change
+                synonyms_of(rulebook, source=path.name)
                 done = rulebook_store.import_rulebook(
                     session=session, rulebook=rulebook, source=path.name, imported_by=by
                 )
@@ -140,4 +143,5 @@ class Uploads:
                 )
         if kind is UploadKind.RULEBOOK:
             self.services.reload()
+            self.services.matcher()  # build and calibrate the new version's index now, once
         return summary

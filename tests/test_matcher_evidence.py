@@ -84,9 +84,7 @@ def test_office_synonyms_rewrite_everyday_words() -> None:
     ]
     plain = Matcher(rulebook, background=())
     assert plain.score("人太多了要挨个儿")[1] == []
-    with_table = Matcher(
-        rulebook, synonyms=[OfficeSynonym("挨个儿", "等候时长")], background=()
-    )
+    with_table = Matcher(rulebook, synonyms=[OfficeSynonym("挨个儿", "等候时长")], background=())
     ranked = with_table.score("人太多了要挨个儿")[1]
     assert ranked[0][0] == 0
 
@@ -113,8 +111,6 @@ def test_rulebook_terms_do_not_touch_the_global_jieba_dictionary() -> None:
         ("满意度调查怎么打分", "DL-04"),
     ],
 )
-def test_situations_rank_their_indicator_first(
-    matcher: Matcher, question: str, code: str
-) -> None:
+def test_situations_rank_their_indicator_first(matcher: Matcher, question: str, code: str) -> None:
     ranked = matcher.score(question)[1]
     assert matcher.indicators[ranked[0][0]].code == code

@@ -47,7 +47,8 @@ def import_command(
     with reported_errors():
         rulebook = read_rulebook(file, faq_path=faq)
         rules_from_rulebook(rulebook.scoring, file=file.name)
-        synonyms_of(rulebook)  # a malformed synonym table is refused before anything changes
+        # a malformed synonym table is refused before anything changes
+        synonyms_of(rulebook, source=file.name)
         with services.session() as session:
             result = rulebook_store.import_rulebook(
                 session=session, rulebook=rulebook, source=file.name, imported_by=by
