@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 from sqlmodel import Session, col, select
 
 from db.models import IndicatorRecord, RulebookVersion, utcnow
+from knowledge.files import InputError, Problem
+from knowledge.points import cents_of, points_of
 from knowledge.rulebook import (
     Cycle,
     Faq,
@@ -20,21 +21,6 @@ from knowledge.rulebook import (
     Rulebook,
 )
 from knowledge.rulebook_files import parse_rulebook_header, rulebook_to_yaml
-
-HUNDRED = Decimal(100)
-
-
-def to_cents(value: Decimal) -> int:
-    """Exact integer hundredths of a points value (validated to two decimals upstream)."""
-    cents = value * HUNDRED
-    if cents != cents.to_integral_value():
-        raise ValueError(f"{value} has more than two decimals")
-    return int(cents)
-
-
-def from_cents(cents: int) -> Decimal:
-    """Points from integer hundredths."""
-    return (Decimal(cents) / HUNDRED).normalize() if cents % 100 else Decimal(cents // 100)
 
 
 @dataclass(frozen=True)
@@ -54,8 +40,8 @@ def _record_values(indicator: Indicator) -> dict[str, Any]:
         "name": indicator.name,
         "type": indicator.type.value,
         "category": indicator.category,
-        "points_cents": to_cents(indicator.points),
-        "cap_cents": to_cents(indicator.cap) if indicator.cap is not None else None,
+        "points_cents": cents_of(indicator.points),
+        "cap_cents": cents_of(indicator.cap) if indicator.cap is not None else None,
         "owner": indicator.owner,
         "cycle": indicator.cycle.value if indicator.cycle else None,
         "standard": indicator.standard,
@@ -73,9 +59,9 @@ def indicator_from_record(record: IndicatorRecord) -> Indicator:
         code=record.code,
         name=record.name,
         type=IndicatorType(record.type),
-        points=from_cents(record.points_cents),
+        points=points_of(record.points_cents),
         category=record.category,
-        cap=from_cents(record.cap_cents) if record.cap_cents is not None else None,
+        cap=points_of(record.cap_cents) if record.cap_cents is not None else None,
         owner=record.owner,
         cycle=Cycle(record.cycle) if record.cycle else None,
         standard=record.standard,
@@ -87,10 +73,89 @@ def indicator_from_record(record: IndicatorRecord) -> Indicator:
     )
 
 
+@dataclass(frozen=True)
+class RulebookPlan:
+    """What importing a rulebook would change, worked out without writing anything."""
+
+    added: list[str]
+    updated: list[str]
+    unchanged: list[str]
+    retired: list[str]
+    reactivated: list[str]
+    active_before: int
+
+    @property
+    def retires_many(self) -> bool:
+        """Whether the import would retire more than a quarter of the active indicators.
+
+        A rulebook file that lost half its rows (a wrong sheet, a truncated export) would
+        otherwise silently retire half the indicators and stop all scoring on them.
+        """
+        return len(self.retired) * RETIRE_CONFIRM_DENOMINATOR > self.active_before
+
+
+RETIRE_CONFIRM_DENOMINATOR = 4  # more than 1/4 of the active indicators retired: confirm
+RETIRED_SHOWN = 10
+
+
+class UnconfirmedRetirementError(InputError):
+    """An import would retire many indicators and nobody confirmed it; nothing was written."""
+
+    def __init__(self, plan: RulebookPlan, *, file: str) -> None:
+        self.plan = plan
+        shown = "、".join(plan.retired[:RETIRED_SHOWN])
+        more = f"等 {len(plan.retired)} 项" if len(plan.retired) > RETIRED_SHOWN else ""
+        super().__init__(
+            [
+                Problem(
+                    file,
+                    f"此次导入将停用 {len(plan.retired)} 项指标（现有有效指标 "
+                    f"{plan.active_before} 项，超过四分之一）：{shown}{more}。"
+                    "请确认文件完整；确需停用的，请确认后再导入",
+                )
+            ]
+        )
+
+
+def plan_rulebook_import(*, session: Session, rulebook: Rulebook) -> RulebookPlan:
+    """What :func:`import_rulebook` would add, change, leave, retire and bring back."""
+    existing = {r.code: r for r in session.exec(select(IndicatorRecord)).all()}
+    added: list[str] = []
+    updated: list[str] = []
+    unchanged: list[str] = []
+    reactivated: list[str] = []
+    for indicator in rulebook.indicators:
+        record = existing.pop(indicator.code, None)
+        if record is None:
+            added.append(indicator.code)
+        elif not record.active:
+            reactivated.append(indicator.code)
+        elif any(getattr(record, k) != v for k, v in _record_values(indicator).items()):
+            updated.append(indicator.code)
+        else:
+            unchanged.append(indicator.code)
+    retired = [r.code for r in existing.values() if r.active]
+    active_before = len(updated) + len(unchanged) + len(retired)
+    return RulebookPlan(added, updated, unchanged, retired, reactivated, active_before)
+
+
 def import_rulebook(
-    *, session: Session, rulebook: Rulebook, source: str, imported_by: str
+    *,
+    session: Session,
+    rulebook: Rulebook,
+    source: str,
+    imported_by: str,
+    retire_missing: bool = False,
 ) -> RulebookImport:
-    """Store a validated rulebook as the current version; retire codes it no longer has."""
+    """Store a validated rulebook as the current version; retire codes it no longer has.
+
+    Retiring more than a quarter of the active indicators needs ``retire_missing``;
+    without it :class:`UnconfirmedRetirementError` is raised before anything is written.
+    """
+    if not retire_missing:
+        plan = plan_rulebook_import(session=session, rulebook=rulebook)
+        if plan.retires_many:
+            raise UnconfirmedRetirementError(plan, file=source)
     document = rulebook_to_yaml(rulebook)
     version = RulebookVersion(
         title=rulebook.title,

@@ -7,4 +7,4 @@ cd "$root"
 bin="$root/.venv/bin"
 "$bin/ruff" check .
 "$bin/mypy" bot knowledge scoring db tests benchmarks
-"$bin/python" -m pytest -q "$@"
+"$bin/python" -m pytest -q -n "${KPIBOT_TEST_WORKERS:-auto}" "$@"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 
 from db.schema import upgrade
 from db.session import make_engine
@@ -29,13 +29,41 @@ def _reset_postgres(url: str) -> None:
         engine.dispose()
 
 
-@pytest.fixture
-def database_url(tmp_path: Path) -> str:
-    """A URL to an empty database: ``KPIBOT_TEST_DATABASE_URL`` (reset) or a new SQLite file."""
+def _worker_database(url: str, worker: str) -> str:
+    """A database of this xdist worker's own beside ``url``, created on first use.
+
+    Tests reset the whole schema, so two workers must never share a database.
+    """
+    base = make_url(url)
+    own = base.set(database=f"{base.database}_{worker}")
+    engine = make_engine(base.render_as_string(hide_password=False))
+    try:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            exists = connection.execute(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": own.database}
+            ).first()
+            if exists is None:
+                connection.execute(text(f'CREATE DATABASE "{own.database}"'))
+    finally:
+        engine.dispose()
+    return own.render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def postgres_url(worker_id: str) -> str | None:
+    """``KPIBOT_TEST_DATABASE_URL``, or this worker's own database beside it under xdist."""
     url = os.environ.get("KPIBOT_TEST_DATABASE_URL")
-    if url:
-        _reset_postgres(url)
+    if not url or worker_id == "master":
         return url
+    return _worker_database(url, worker_id)
+
+
+@pytest.fixture
+def database_url(tmp_path: Path, postgres_url: str | None) -> str:
+    """A URL to an empty database: PostgreSQL (reset) when asked, else a new SQLite file."""
+    if postgres_url:
+        _reset_postgres(postgres_url)
+        return postgres_url
     return f"sqlite:///{tmp_path / 'kpibot.db'}"
 
 

@@ -119,7 +119,7 @@ class FakeBotApi:
             },
         )
 
-    def wait_for(self, method: str, chat_id: int, start: int, timeout: float = 15.0) -> Sent:
+    def wait_for(self, method: str, chat_id: int, start: int, timeout: float = 60.0) -> Sent:
         """The first ``method`` call to ``chat_id`` at index ≥ ``start`` of :attr:`sent`."""
         deadline = time.monotonic() + timeout
         with self.lock:

@@ -97,7 +97,7 @@ def running_bot(
         finally:
             process.send_signal(signal.SIGINT)
             try:
-                assert process.wait(timeout=15) == 0, (tmp_path / "bot.log").read_text()
+                assert process.wait(timeout=60) == 0, (tmp_path / "bot.log").read_text()
             finally:
                 if process.poll() is None:
                     process.kill()

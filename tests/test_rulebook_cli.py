@@ -61,7 +61,7 @@ def test_import_then_reimport_retires_and_reactivates(database_url: str, tmp_pat
 
     small = tmp_path / "small.yaml"
     small.write_text(SMALL.replace("A-01", "DL-01").replace("A-02", "KF-02"), encoding="utf-8")
-    run = kpibot(database_url, "rulebook", "import", str(small))
+    run = kpibot(database_url, "rulebook", "import", str(small), "--retire-missing")
     assert run.code == 0, run.err
     assert "新增 0 项，更新 2 项，未变 0 项，停用 46 项" in run.out
     assert counts(database_url) == (2, 2, 48)
@@ -82,7 +82,7 @@ def test_failed_import_writes_nothing(database_url: str, tmp_path: Path) -> None
     assert run.code == 1
     assert run.err.splitlines() == [
         "发现 1 个问题，未写入任何数据：",
-        "  - bad.yaml 第11行 字段“points”：“abc”不是数字",
+        "  - bad.yaml 第11行 字段“points”：分值“abc”不是有效数字",
     ]
     assert counts(database_url) == (1, 48, 48)
 

@@ -219,12 +219,12 @@ indicators:
     )
     problems = problems_of(path)
     assert problems == [
-        "bad.yaml 第6行 字段“points”：“十分”不是数字",
-        "bad.yaml 第7行 字段“code”：编码“A-01”重复（首次出现在第3行）",
+        "bad.yaml 第6行 字段“points”：分值“十分”不是有效数字",
+        "bad.yaml 第7行 字段“code”：编码“A-01”与第3行编码相同但内容不同，无法判断以哪一行为准",
         "bad.yaml 第11行 字段“name”：必填字段缺失",
         "bad.yaml 第12行 字段“type”：未知类型“奇怪项”（应为 定量指标、加分项 或 减分项）",
         "bad.yaml 第14行 字段“cycle”：未知考核周期“每周”（应为 日、月、季、半年 或 年）",
-        "bad.yaml 第18行 字段“points”：最多保留两位小数",
+        "bad.yaml 第18行 字段“points”：分值“0.125”超过两位小数",
     ]
 
 
@@ -264,7 +264,7 @@ def test_csv_row_errors_name_the_line(tmp_path: Path) -> None:
         "编码,名称,类型,分值\nA,一,加分项,1\nB,二,加分项,-3\n,三,加分项,1\n", encoding="utf-8"
     )
     assert problems_of(path) == [
-        "r.csv 第3行 字段“points”：分值必须大于 0",
+        "r.csv 第3行 字段“points”：分值“-3”不能为负数",
         "r.csv 第4行 字段“code”：必填字段缺失",
     ]
 

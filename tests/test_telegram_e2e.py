@@ -47,7 +47,7 @@ def running_bot(database_url: str, tmp_path: Path) -> Iterator[tuple[FakeBotApi,
         finally:
             process.send_signal(signal.SIGINT)
             try:
-                assert process.wait(timeout=15) == 0, (tmp_path / "bot.log").read_text()
+                assert process.wait(timeout=60) == 0, (tmp_path / "bot.log").read_text()
             finally:
                 if process.poll() is None:
                     process.kill()

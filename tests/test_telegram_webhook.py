@@ -45,7 +45,7 @@ def post_update(url: str, update: dict[str, object], secret: str) -> int:
         return int(exc.code)
 
 
-def wait_for_method(api: FakeBotApi, method: str, timeout: float = 15.0) -> dict[str, object]:
+def wait_for_method(api: FakeBotApi, method: str, timeout: float = 60.0) -> dict[str, object]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with api.lock:
@@ -109,7 +109,7 @@ def test_webhook_mode_registers_checks_the_secret_and_answers(
             finally:
                 process.send_signal(signal.SIGINT)
                 try:
-                    assert process.wait(timeout=15) == 0, log_path.read_text()
+                    assert process.wait(timeout=60) == 0, log_path.read_text()
                 finally:
                     if process.poll() is None:
                         process.kill()

@@ -10,8 +10,6 @@ from typing import NoReturn
 import typer
 
 from bot.services import Services
-from db.schema import SchemaError
-from knowledge.files import InputError
 
 
 def services_of(ctx: typer.Context) -> Services:
@@ -30,12 +28,15 @@ def fail(message: str, code: int = 1) -> NoReturn:
 @contextmanager
 def reported_errors() -> Iterator[None]:
     """Turn input and schema errors into a plain message and a non-zero exit."""
+    from db.schema import SchemaError
+    from knowledge.files import InputError
+
     try:
         yield
     except InputError as exc:
-        typer.echo(f"发现 {len(exc.problems)} 个问题，未写入任何数据：", err=True)
-        for problem in exc.problems:
-            typer.echo(f"  - {problem}", err=True)
+        typer.echo(exc.headline, err=True)
+        for line in exc.lines():
+            typer.echo(f"  - {line}", err=True)
         raise typer.Exit(1) from exc
     except SchemaError as exc:
         fail(str(exc), 2)

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from bot.cli.context import reported_errors, services_of
-from db import rulebook_store
-from knowledge.rulebook_files import read_rulebook, write_rulebook
-from knowledge.synonyms import synonyms_of
-from scoring.rules import rules_from_rulebook
+from bot.cli.context import fail, reported_errors, services_of
+
+if TYPE_CHECKING:
+    from db.rulebook_store import RulebookPlan
 
 app = typer.Typer(help="考评指标细则：校验、导入、导出", no_args_is_help=True)
 
@@ -25,14 +24,21 @@ FaqOption = Annotated[
 @app.command("check", help="校验细则文件（YAML、CSV、XLSX），不写入数据库")
 def check_command(file: FileArg, faq: FaqOption = None) -> None:
     """Validate a rulebook file without touching the database."""
+    from scoring.rulebook_import import read_checked_rulebook
+
     with reported_errors():
-        rulebook = read_rulebook(file, faq_path=faq)
-        rules_from_rulebook(rulebook.scoring, file=file.name)
+        rulebook = read_checked_rulebook(file, faq_path=faq)
     counts: dict[str, int] = {}
     for item in rulebook.indicators:
         counts[item.type.value] = counts.get(item.type.value, 0) + 1
     summary = "、".join(f"{kind} {n} 项" for kind, n in counts.items())
     typer.echo(f"{file.name}：校验通过，共 {len(rulebook.indicators)} 项指标（{summary}）。")
+    _echo_duplicates(rulebook.duplicates)
+
+
+def _echo_duplicates(duplicates: int) -> None:
+    if duplicates:
+        typer.echo(f"文件内重复 {duplicates} 项（编码与内容均相同），已只保留一次。")
 
 
 @app.command("import", help="校验并导入细则；新版本中没有的指标停用而不删除")
@@ -41,17 +47,36 @@ def import_command(
     file: FileArg,
     faq: FaqOption = None,
     by: Annotated[str, typer.Option("--by", help="导入人（记入版本记录）")] = "cli",
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="只显示将新增、更新和停用哪些指标，不写入")
+    ] = False,
+    retire_missing: Annotated[
+        bool,
+        typer.Option("--retire-missing", help="确认停用文件中没有的指标（超过四分之一时必须）"),
+    ] = False,
 ) -> None:
     """Validate and load a rulebook; codes missing from it are retired, not deleted."""
+    from db.rulebook_store import UnconfirmedRetirementError
+    from scoring.rulebook_import import import_rulebook_file, plan_rulebook_file
+
     services = services_of(ctx)
-    with reported_errors():
-        rulebook = read_rulebook(file, faq_path=faq)
-        rules_from_rulebook(rulebook.scoring, file=file.name)
-        # a malformed synonym table is refused before anything changes
-        synonyms_of(rulebook, source=file.name)
-        with services.session() as session:
-            result = rulebook_store.import_rulebook(
-                session=session, rulebook=rulebook, source=file.name, imported_by=by
+    with reported_errors(), services.session() as session:
+        if dry_run:
+            _, plan = plan_rulebook_file(session=session, path=file, faq_path=faq)
+            _print_plan(file.name, plan)
+            return
+        try:
+            rulebook, result = import_rulebook_file(
+                session=session,
+                path=file,
+                faq_path=faq,
+                imported_by=by,
+                retire_missing=retire_missing,
+            )
+        except UnconfirmedRetirementError as exc:
+            fail(
+                f"{exc.problems[0]}\n如确认停用，请加 --retire-missing 重新导入"
+                "（可先用 --dry-run 查看将新增、更新和停用哪些指标）。"
             )
     services.reload()
     started = time.perf_counter()
@@ -67,7 +92,24 @@ def import_command(
         typer.echo(f"已停用（保留历史）：{'、'.join(result.retired)}")
     if result.reactivated:
         typer.echo(f"重新启用：{'、'.join(result.reactivated)}")
+    _echo_duplicates(rulebook.duplicates)
     typer.echo(f"问答索引已按本版细则建立并校准（{prepared:.1f} 秒）。")
+
+
+def _print_plan(file: str, plan: RulebookPlan) -> None:
+    changed = plan.updated + plan.reactivated
+    typer.echo(
+        f"{file}（试运行，未写入）：将新增 {len(plan.added)} 项，更新 {len(changed)} 项，"
+        f"未变 {len(plan.unchanged)} 项，停用 {len(plan.retired)} 项。"
+    )
+    for label, codes in (("新增", plan.added), ("更新", changed), ("停用", plan.retired)):
+        if codes:
+            typer.echo(f"{label}：{'、'.join(codes)}")
+    if plan.retires_many:
+        typer.echo(
+            f"注意：将停用的指标超过现有有效指标（{plan.active_before} 项）的四分之一，"
+            "正式导入时需加 --retire-missing 确认。"
+        )
 
 
 @app.command("export", help="把当前细则导出为 YAML 或 XLSX")
@@ -76,6 +118,8 @@ def export_command(
     file: Annotated[Path, typer.Argument(help="导出为 .yaml 或 .xlsx")],
 ) -> None:
     """Write the live rulebook back to YAML or XLSX."""
+    from knowledge.rulebook_files import write_rulebook
+
     services = services_of(ctx)
     with reported_errors():
         rulebook = services.rulebook()

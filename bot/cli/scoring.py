@@ -99,7 +99,9 @@ def units_import_command(ctx: typer.Context, file: FileArg) -> None:
         result = entry.import_units(session=session, path=file)
     typer.echo(
         f"已导入 {file.name}：新增 {len(result.added)} 个单位，更新 {len(result.updated)} 个，"
-        f"未变 {len(result.unchanged)} 个。"
+        f"未变 {len(result.unchanged)} 个"
+        + (f"，文件内重复 {result.duplicates} 行（内容相同）已跳过" if result.duplicates else "")
+        + "。"
     )
 
 
@@ -144,6 +146,8 @@ def ledger_import_command(
         message += (
             f"，跳过 {result.skipped_existing} 条（编号已导入过，不重复计分：{sample}{more}）"
         )
+    if result.skipped_duplicates:
+        message += f"，文件内重复 {result.skipped_duplicates} 行（编号与内容均相同）已跳过"
     typer.echo(message + "。")
 
 
@@ -160,7 +164,14 @@ def _describe(view: EntryView, services: Services) -> str:
     return f"{view.unit_code} · {view.indicator_code}{name} · {movement}（{view.entry_date}）"
 
 
-@ledger_app.command("add", help="录入一条台账记录")
+# A correction is a negative number ("-0.5"); Click would take it for an unknown short
+# option. Unknown options are passed on as arguments instead, so POINTS may be negative
+# (a misspelt option then shows as an unexpected extra argument).
+@ledger_app.command(
+    "add",
+    help="录入一条台账记录（负数表示更正）",
+    context_settings={"ignore_unknown_options": True},
+)
 def ledger_add_command(
     ctx: typer.Context,
     unit: Annotated[str, typer.Argument(help="单位编码或名称")],
@@ -261,7 +272,9 @@ def reviews_import_command(ctx: typer.Context, file: FileArg, by: ByOption = "cl
         result = entry.import_reviews(session=session, path=file, entered_by=by)
     typer.echo(
         f"已导入 {file.name}：共 {result.rows} 行，新增 {result.added} 条，"
-        f"更新 {result.changed} 条（原分数保留在记录中），跳过 {result.unchanged} 条（分数未变）。"
+        f"更新 {result.changed} 条（原分数保留在记录中），跳过 {result.unchanged} 条（分数未变）"
+        + (f"，文件内重复 {result.duplicates} 行（内容相同）已跳过" if result.duplicates else "")
+        + "。"
     )
 
 
