@@ -130,16 +130,21 @@ class Services:
         return self._rulebook
 
     def matcher(self) -> Matcher | None:
-        """The matcher over the live rulebook, built once."""
+        """The prepared matcher of the live rulebook: loaded from the shared cache, or built
+        and calibrated once per rulebook version (concurrent processes build it once)."""
         if self._matcher is None:
             rulebook = self.rulebook()
             if rulebook is None:
                 return None
-            from knowledge.matcher import Matcher, MatcherConfig
+            from knowledge.index_cache import cached_matcher
+            from knowledge.matcher import MatcherConfig
+            from knowledge.synonyms import synonyms_of
 
-            self._matcher = Matcher(
+            self._matcher = cached_matcher(
                 rulebook.indicators,
+                self.settings.matcher_cache,
                 MatcherConfig(max_question_chars=self.settings.max_question_chars),
+                synonyms=synonyms_of(rulebook),
             )
         return self._matcher
 

@@ -35,6 +35,13 @@ class Settings(BaseSettings):
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
     max_question_chars: int = Field(default=500, ge=10)
+    matcher_cache_dir: Path | None = Field(
+        default=None,
+        description=(
+            "Where prepared matchers (index + calibration, one file per rulebook version) are "
+            "kept; default: next to a SQLite database, else ~/.cache/kpibot."
+        ),
+    )
 
     # The HTTP server of `kpibot run`: WeCom's callback, Telegram's webhook, a health check
     listen: str = Field(default="0.0.0.0:8443", description="HTTP 服务监听地址 host:port")
@@ -135,6 +142,16 @@ class Settings(BaseSettings):
     def wecom_configured(self) -> bool:
         """Whether every WeCom setting is given, so ``kpibot run`` starts the WeCom door."""
         return not self.wecom_missing
+
+    @property
+    def matcher_cache(self) -> Path:
+        """The directory of prepared matchers, shared by every process of this deployment."""
+        if self.matcher_cache_dir is not None:
+            return self.matcher_cache_dir
+        prefix = "sqlite:///"
+        if self.database_url.startswith(prefix) and ":memory:" not in self.database_url:
+            return Path(self.database_url.removeprefix(prefix)).resolve().parent / "matcher-cache"
+        return Path.home() / ".cache" / "kpibot" / "matcher"
 
     @property
     def zone(self) -> ZoneInfo:

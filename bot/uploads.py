@@ -176,4 +176,5 @@ class Uploads:
                     summary += f"，文件内重复 {reviews.duplicates} 行（内容相同）已跳过"
         if kind is UploadKind.RULEBOOK:
             self.services.reload()
+            self.services.matcher()  # build and calibrate the new version's index now, once
         return summary

@@ -20,7 +20,7 @@ from knowledge.rulebook import (
     Level,
     Rulebook,
 )
-from knowledge.rulebook_files import parse_rulebook_text, rulebook_to_yaml
+from knowledge.rulebook_files import parse_rulebook_header, rulebook_to_yaml
 
 
 @dataclass(frozen=True)
@@ -227,7 +227,7 @@ def load_rulebook(*, session: Session, include_retired: bool = False) -> Ruleboo
     if not include_retired:
         statement = statement.where(col(IndicatorRecord.active).is_(True))
     records = session.exec(statement).all()
-    stored = parse_rulebook_text(version.document, source=version.source)
+    stored = parse_rulebook_header(version.document, source=version.source)
     return Rulebook(
         title=stored.title,
         year=stored.year,

@@ -403,6 +403,36 @@ def parse_rulebook_text(text: str, *, source: str) -> Rulebook:
     return _read_yaml(text.encode("utf-8"), source)
 
 
+def parse_rulebook_header(text: str, *, source: str) -> Rulebook:
+    """Title, year, scoring and other top-level keys of a document written by
+    :func:`rulebook_to_yaml`, without its indicators (the rulebook comes back with none).
+
+    The writer puts ``indicators`` last, so everything before that top-level key is the
+    header; re-validating 5,000 stored indicators just to read a title took a minute of CPU.
+    A document written otherwise is parsed whole.
+    """
+    head, found, _indicators = text.partition("\nindicators:")
+    if not found:
+        parsed = parse_rulebook_text(text, source=source)
+        return Rulebook(parsed.title, parsed.year, (), parsed.scoring, parsed.extra)
+    document = load_yaml(head, file=source) or {}
+    if not isinstance(document, dict):
+        raise InputError([Problem(source, "顶层应为键值对（title、year、indicators …）", 1)])
+    extra = {
+        str(k): strip_lines(v)
+        for k, v in document.items()
+        if k not in KNOWN_TOP_LEVEL and k not in (LINES, LINE)
+    }
+    year = document.get("year")
+    return Rulebook(
+        title=_text(document.get("title")) or Path(source).stem,
+        year=int(year) if isinstance(year, int | Decimal) else None,
+        indicators=(),
+        scoring=strip_lines(document.get("scoring")),
+        extra=extra,
+    )
+
+
 def find_faq_file(path: Path) -> Path | None:
     """The conventional companion FAQ file of a CSV rulebook, if one lies beside it."""
     for suffix in ("_faq", ".faq", "-faq", "_问答"):

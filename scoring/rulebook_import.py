@@ -14,13 +14,16 @@ from db import rulebook_store
 from db.rulebook_store import RulebookImport, RulebookPlan
 from knowledge.rulebook import Rulebook
 from knowledge.rulebook_files import read_rulebook
+from knowledge.synonyms import synonyms_of
 from scoring.rules import rules_from_rulebook
 
 
 def read_checked_rulebook(path: Path, *, faq_path: Path | None = None) -> Rulebook:
-    """The rulebook in ``path`` with its scoring block validated (InputError when not)."""
+    """The rulebook in ``path`` with its scoring block and synonym table validated
+    (InputError when not)."""
     rulebook = read_rulebook(path, faq_path=faq_path)
     rules_from_rulebook(rulebook.scoring, file=path.name)
+    synonyms_of(rulebook, source=path.name)  # the office synonym table, if it has one
     return rulebook
 
 

@@ -12,7 +12,15 @@ from openpyxl import Workbook, load_workbook
 from knowledge.files import InputError
 from knowledge.matcher import Matcher, Outcome
 from knowledge.rulebook import IndicatorType, Level
-from knowledge.rulebook_files import read_rulebook, rulebook_to_xlsx, write_rulebook
+from knowledge.rulebook_files import (
+    parse_rulebook_header,
+    parse_rulebook_text,
+    read_rulebook,
+    rulebook_to_xlsx,
+    rulebook_to_yaml,
+    write_rulebook,
+)
+from knowledge.synonyms import OfficeSynonym, with_synonyms
 from tests.conftest import SAMPLE_RULEBOOK
 
 MINIMAL = """\
@@ -301,3 +309,17 @@ def test_xlsx_formula_floats_read_as_what_excel_shows(tmp_path: Path) -> None:
     (indicator,) = read_rulebook(path).indicators
     assert indicator.points == Decimal("0.3")
     assert indicator.cap == Decimal(3)
+
+
+def test_stored_header_reads_like_the_whole_document() -> None:
+    rulebook = with_synonyms(read_rulebook(SAMPLE_RULEBOOK), [OfficeSynonym("排队", "等候时长")])
+    text = rulebook_to_yaml(rulebook)
+    header = parse_rulebook_header(text, source="v.yaml")
+    whole = parse_rulebook_text(text, source="v.yaml")
+    assert (header.title, header.year, header.scoring, header.extra) == (
+        whole.title,
+        whole.year,
+        whole.scoring,
+        whole.extra,
+    )
+    assert header.indicators == ()

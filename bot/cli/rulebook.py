@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -80,6 +81,9 @@ def import_command(
                 "（可先用 --dry-run 查看将新增、更新和停用哪些指标）。"
             )
     services.reload()
+    started = time.perf_counter()
+    services.matcher()  # build and calibrate the question index for this version now
+    prepared = time.perf_counter() - started
     say(
         f"已导入《{rulebook.title}》（版本 #{result.version_id}）：新增 {len(result.added)} 项，"
         f"更新 {len(result.updated) + len(result.reactivated)} 项，"
@@ -91,6 +95,7 @@ def import_command(
     if result.reactivated:
         say(f"重新启用：{'、'.join(result.reactivated)}")
     _echo_duplicates(rulebook.duplicates)
+    say(f"问答索引已按本版细则建立并校准（{prepared:.1f} 秒）。")
 
 
 def _print_plan(file: str, plan: RulebookPlan) -> None:
