@@ -5,7 +5,9 @@ Telegram's job queue ran them while Telegram was the only door; a process servin
 to catch up, then daily at ``KPIBOT_NOTICE_TIME`` in the bureau's time zone), the follow-up
 (reminders and escalations) every ``KPIBOT_FOLLOW_UP_INTERVAL_SECONDS``, and the outbox drain
 every ``KPIBOT_OUTBOX_POLL_SECONDS`` (and at once after the others queued something). What
-each step does is given in: this module only keeps time.
+each step does is given in (``run_due_month``, ``follow_up_once``, ``drain_once``, also used by
+the Telegram job queue of an ``Application`` that schedules its own notices); the loop only
+keeps time.
 """
 
 from __future__ import annotations
@@ -16,11 +18,71 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
+
+if TYPE_CHECKING:
+    from scoring.outbox import DrainReport, OutboxSender
+    from scoring.rectification import Rectification
 
 logger = logging.getLogger(__name__)
 
 Step = Callable[[], Awaitable[bool]]  # True when it queued messages (drain now)
+
+
+async def run_due_month(rectification: Rectification) -> bool:
+    """Issue last month's notices when today is their (possibly moved) run date; whether
+    anything was queued."""
+    from scoring.rectification import NoticeError
+
+    month = await asyncio.to_thread(rectification.due_month)
+    if month is None:
+        return False
+    try:
+        report = await asyncio.to_thread(rectification.run_month, month, source="schedule")
+    except NoticeError as exc:
+        logger.warning("monthly notices for %s not issued: %s", month.code, exc)
+        return False
+    logger.info(
+        "notices for %s: %d units, %d messages queued",
+        month.code,
+        len(report.notices),
+        len(report.queued),
+    )
+    return bool(report.queued)
+
+
+async def follow_up_once(rectification: Rectification) -> bool:
+    """Reminders, escalations and late liaisons' notices; whether anything was queued."""
+    report = await asyncio.to_thread(rectification.follow_up)
+    if report.reminders or report.escalations or report.late_notices:
+        logger.info(
+            "follow-up: %d reminders, %d escalations, %d notices to new liaisons",
+            len(report.reminders),
+            len(report.escalations),
+            len(report.late_notices),
+        )
+        return True
+    return False
+
+
+async def drain_once(rectification: Rectification, sender: OutboxSender) -> DrainReport | None:
+    """Queue open notices to newly bound liaisons, then send what the outbox holds; one drain
+    at a time (None when another is running)."""
+    if sender.lock.locked():
+        return None
+    await asyncio.to_thread(rectification.deliver_to_new_liaisons)
+    report = await sender.drain()
+    if report.sent or report.failed or report.blocked or report.uncertain:
+        logger.info(
+            "outbox: %d sent, %d retried, %d failed, %d blocked, %d uncertain",
+            report.sent,
+            report.retried,
+            report.failed,
+            report.blocked,
+            report.uncertain,
+        )
+    return report
 
 
 def next_daily(now: datetime, at: time, zone: ZoneInfo) -> datetime:

@@ -106,9 +106,8 @@ def _wecom_door(services: Services) -> tuple[HttpDoor, Transport]:
 def _notice_jobs(services: Services, transports: Sequence[Transport]) -> HttpDoor:
     """The notice jobs of this process: the monthly run, the follow-up, and the outbox drain
     through every door's transport, so each recipient is reached on the channel they bound."""
-    from bot.notice_loop import NoticeLoop
+    from bot.notice_loop import NoticeLoop, drain_once, follow_up_once, run_due_month
     from scoring.outbox import OutboxSender
-    from scoring.rectification import NoticeError
 
     settings = services.settings
     rectification = services.rectification
@@ -117,24 +116,14 @@ def _notice_jobs(services: Services, transports: Sequence[Transport]) -> HttpDoo
     )
 
     async def monthly() -> bool:
-        month = await asyncio.to_thread(rectification.due_month)
-        if month is None:
-            return False
-        try:
-            report = await asyncio.to_thread(rectification.run_month, month, source="schedule")
-        except NoticeError as exc:
-            logger.warning("monthly notices for %s not issued: %s", month.code, exc)
-            return False
-        logger.info("notices for %s: %d units", month.code, len(report.notices))
-        return bool(report.queued)
+        return await run_due_month(rectification)
 
     async def follow_up() -> bool:
-        report = await asyncio.to_thread(rectification.follow_up)
-        return bool(report.reminders or report.escalations or report.late_notices)
+        return await follow_up_once(rectification)
 
     async def drain() -> bool:
-        if sender.lock.locked():
-            return False
+        await drain_once(rectification, sender)
+        return False
         await asyncio.to_thread(rectification.deliver_to_new_liaisons)
         report = await sender.drain()
         if report.sent or report.failed or report.blocked or report.uncertain:

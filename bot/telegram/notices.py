@@ -8,7 +8,6 @@ delivering through :class:`bot.telegram.transport.TelegramTransport`. The button
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,12 +17,13 @@ from typing import Any
 from telegram import Bot
 from telegram.ext import Application
 
+from bot.notice_loop import drain_once, follow_up_once, run_due_month
 from bot.services import Services
 from bot.settings import Settings
 from bot.telegram.door import BotContext
 from bot.telegram.transport import TelegramTransport
 from scoring.outbox import OutboxSender
-from scoring.rectification import NoticeError, Rectification
+from scoring.rectification import Rectification
 
 logger = logging.getLogger(__name__)
 
@@ -101,51 +101,18 @@ def _drain_soon(context: BotContext) -> None:
 
 async def monthly_job(context: BotContext) -> None:
     """Run last month's notices when today is their (possibly moved) run date."""
-    desk = notice_desk(context)
-    month = await asyncio.to_thread(desk.rectification.due_month)
-    if month is None:
-        return
-    try:
-        report = await asyncio.to_thread(desk.rectification.run_month, month, source="schedule")
-    except NoticeError as exc:
-        logger.warning("monthly notices for %s not issued: %s", month.code, exc)
-        return
-    logger.info(
-        "notices for %s: %d units, %d messages queued",
-        month.code,
-        len(report.notices),
-        len(report.queued),
-    )
-    _drain_soon(context)
+    if await run_due_month(notice_desk(context).rectification):
+        _drain_soon(context)
 
 
 async def drain_job(context: BotContext) -> None:
     """Queue open notices to newly bound liaisons, then send what the outbox holds (one
     drain at a time)."""
     desk = notice_desk(context)
-    if desk.sender.lock.locked():
-        return
-    await asyncio.to_thread(desk.rectification.deliver_to_new_liaisons)
-    report = await desk.sender.drain()
-    if report.sent or report.failed or report.blocked or report.uncertain:
-        logger.info(
-            "outbox: %d sent, %d retried, %d failed, %d blocked, %d uncertain",
-            report.sent,
-            report.retried,
-            report.failed,
-            report.blocked,
-            report.uncertain,
-        )
+    await drain_once(desk.rectification, desk.sender)
 
 
 async def follow_up_job(context: BotContext) -> None:
     """Queue reminders and escalations that have fallen due."""
-    report = await asyncio.to_thread(notice_desk(context).rectification.follow_up)
-    if report.reminders or report.escalations or report.late_notices:
-        logger.info(
-            "follow-up: %d reminders, %d escalations, %d notices to new liaisons",
-            len(report.reminders),
-            len(report.escalations),
-            len(report.late_notices),
-        )
+    if await follow_up_once(notice_desk(context).rectification):
         _drain_soon(context)
