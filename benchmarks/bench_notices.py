@@ -289,10 +289,13 @@ def _finish(url: str, survivor: BotProcess, api: FakeBotApi) -> Tally:
         engine.dispose()
 
 
-def kill_scenario(naive: bool, count: int = 60) -> Tally:
-    """``kill -9`` of the real ``kpibot run`` mid-send, then a restart."""
+def kill_scenario(naive: bool, count: int = 60, pg_url: str | None = None) -> Tally:
+    """``kill -9`` of the real ``kpibot run`` mid-send, then a restart.
+
+    On a new SQLite file, or on ``pg_url`` (a PostgreSQL database this benchmark may wipe).
+    """
     with (
-        fresh_database(None) as url,
+        fresh_database(pg_url) as url,
         tempfile.TemporaryDirectory() as folder,
         FakeBotApi() as api,
     ):

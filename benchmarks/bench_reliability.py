@@ -1,7 +1,7 @@
 """Reliability in one table: tried / passed / failed per area (issue 8), kpibot next to a
 simple baseline where one exists.
 
-    python benchmarks/bench_reliability.py
+    python benchmarks/bench_reliability.py [--pg-url URL]
 
 Each area is one function returning :class:`Area` rows, listed in :data:`AREAS`; an area is
 added by writing its function and appending it there. Every row runs the real code over the
@@ -18,11 +18,20 @@ adversarial corpora kept under ``tests/``:
 - faults: real faults of the database and the disk (a read-only SQLite file, a full one, an
   unreachable PostgreSQL, an old schema), each passed when it is told as its one Chinese
   sentence with no SQL and no parameters in it.
+- notices: the exactly-once scenarios of ``benchmarks/bench_notices.py`` (6 s latency, ``kill
+  -9`` of the real ``kpibot run`` mid-send, two instances with one killed), each next to the
+  naive outbox (a timeout is retried, a dead sender's rows are sent again). A notice passes
+  when it is delivered or accounted for exactly once (``tests/outbox_harness.tally``: no copy
+  beyond the first, and the outbox's record agrees with what the Bot API received). The
+  PostgreSQL rows need ``--pg-url`` (or ``KPIBOT_BENCH_PG_URL``), a database they WIPE;
+  without it they are skipped with a note.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
 import re
 import sqlite3
 import sys
@@ -30,6 +39,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -263,6 +273,50 @@ def bad_input() -> list[Area]:
     return [Area(name, tried, passed) for name, tried, passed, _ in rows]
 
 
+# ---------------------------------------------------------------- notices
+
+
+def notices(pg_url: str | None) -> list[Area]:
+    """Exactly once under latency and crashes, reusing ``bench_notices``' scenarios."""
+    from benchmarks import bench_notices
+    from tests.outbox_harness import Tally
+
+    scenarios: list[tuple[str, Callable[[bool], Tally] | None]] = [
+        ("notices under 6 s latency, 10 liaisons (SQLite)", bench_notices.latency_scenario),
+        ("notices after kill -9 mid-send, 60 liaisons (SQLite)", bench_notices.kill_scenario),
+        (
+            "notices after kill -9 mid-send, 60 liaisons (PostgreSQL)",
+            None
+            if pg_url is None
+            else lambda naive: bench_notices.kill_scenario(naive, pg_url=pg_url),
+        ),
+        (
+            "two instances, one killed, 200 liaisons (PostgreSQL)",
+            None
+            if pg_url is None
+            else lambda naive: bench_notices.two_instances_scenario(naive, pg_url),
+        ),
+    ]
+    rows = []
+    for name, scenario in scenarios:
+        if scenario is None:
+            rows.append(Area(name, 0, 0, "skipped: pass --pg-url"))
+            continue
+        for label, naive in (("kpibot", False), ("baseline: naive retry", True)):
+            started = time.perf_counter()
+            result = scenario(naive)
+            seconds = time.perf_counter() - started
+            note = (
+                f"{result.delivered} delivered, {result.duplicates} duplicates, "
+                f"{result.uncertain} uncertain, {result.unaccounted} unaccounted; {seconds:.0f} s"
+            )
+            # A duplicated notice is also unaccounted (recorded once, received twice).
+            rows.append(
+                Area(f"{name} ({label})", result.notices, result.notices - result.unaccounted, note)
+            )
+    return rows
+
+
 # ---------------------------------------------------------------- the table
 
 AREAS: list[Callable[[], list[Area]]] = [
@@ -276,13 +330,23 @@ AREAS: list[Callable[[], list[Area]]] = [
 def main() -> None:
     import logging
 
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--pg-url",
+        default=os.environ.get("KPIBOT_BENCH_PG_URL"),
+        help="a PostgreSQL database the notice scenarios may WIPE (default: skip those rows)",
+    )
+    options = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)  # each skipped update is logged; not here
-    rows = [row for area in AREAS for row in area()]
-    width = max(len(r.area) for r in rows)
-    print(f"{'area':<{width}}  {'tried':>6}  {'passed':>6}  {'failed':>6}  note")
-    for row in rows:
-        line = f"{row.area:<{width}}  {row.tried:>6}  {row.passed:>6}  {row.failed:>6}  {row.note}"
-        print(line.rstrip())
+    areas: list[Callable[[], list[Area]]] = [*AREAS, partial(notices, options.pg_url)]
+    print("| area | tried | passed | failed | note |")
+    print("|---|---:|---:|---:|---|")
+    for area in areas:
+        for row in area():  # printed as each area ends: the notice scenarios take minutes
+            print(
+                f"| {row.area} | {row.tried} | {row.passed} | {row.failed} | {row.note} |",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":
