@@ -74,11 +74,14 @@ class Conversation:
         self.record([result])
         return self.reply_for(result)
 
-    def record(self, results: Sequence[MatchResult]) -> None:
-        """Log the unanswered ones for the office's report."""
-        if any(r.status is not Outcome.ANSWER for r in results):
-            with self.services.session() as session:
-                question_log.log_unanswered(session=session, results=results, channel=self.channel)
+    def record(self, results: Sequence[MatchResult], *, asked_by: str = "") -> list[int]:
+        """Log every question for the office's reports; the new log ids, in order."""
+        if not results:
+            return []
+        with self.services.session() as session:
+            return question_log.log_questions(
+                session=session, results=results, channel=self.channel, asked_by=asked_by
+            )
 
     def reply_for(self, result: MatchResult) -> Reply:
         """The rendered reply for a match result."""

@@ -15,8 +15,10 @@ from bot.settings import Settings
 from db import rulebook_store
 from db.schema import ensure_schema
 from db.session import make_engine, session_scope
+from knowledge.learned import learned_by_code, learned_of
 from knowledge.matcher import Matcher, MatcherConfig
 from knowledge.rulebook import Rulebook
+from knowledge.synonyms import synonyms_of
 
 
 class Services:
@@ -66,14 +68,18 @@ class Services:
             rulebook = self.rulebook()
             if rulebook is None:
                 return None
+            # The office synonyms and learned phrasings ride in the live rulebook (see
+            # db.rulebook_store.load_rulebook), so they take effect with the next reload.
             self._matcher = Matcher(
                 rulebook.indicators,
                 MatcherConfig(max_question_chars=self.settings.max_question_chars),
+                synonyms=synonyms_of(rulebook),
+                learned=learned_by_code(learned_of(rulebook)),
             )
         return self._matcher
 
     def reload(self) -> None:
-        """Forget the cached rulebook and matcher after an import."""
+        """Forget the cached rulebook and matcher after an import or anything learned."""
         self._rulebook = None
         self._matcher = None
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 import re
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -31,7 +31,8 @@ from numpy.typing import NDArray
 from rapidfuzz import fuzz, process
 
 from knowledge.rulebook import Indicator
-from knowledge.text import bigrams, phonetic, segments, strip_fillers, to_simplified
+from knowledge.synonyms import OfficeSynonym
+from knowledge.text import bigrams, compact, phonetic, segments, strip_fillers, to_simplified
 
 _CODE_PATTERN = re.compile(r"[a-z]{1,4}[-_.]?\d{1,4}")
 
@@ -114,10 +115,21 @@ class Matcher:
     """A question matcher over one set of indicators, prepared once and then read-only."""
 
     def __init__(
-        self, indicators: Sequence[Indicator], config: MatcherConfig | None = None
+        self,
+        indicators: Sequence[Indicator],
+        config: MatcherConfig | None = None,
+        *,
+        synonyms: Sequence[OfficeSynonym] = (),
+        learned: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
         self.config = config or MatcherConfig()
         self.indicators = tuple(indicators)
+        self._learned = learned or {}
+        # Everyday word → official term, longest word first so 网上办税 wins over 网上办.
+        self._office = sorted(
+            ((compact(s.word), compact(s.term)) for s in synonyms),
+            key=lambda pair: -len(pair[0]),
+        )
         self._codes = {
             re.sub(r"[-_.]", "", i.code.lower()): n for n, i in enumerate(self.indicators)
         }
@@ -134,6 +146,8 @@ class Matcher:
             fields: list[tuple[str, str]] = [("name", indicator.name)]
             fields += [("alias", a) for a in indicator.aliases]
             fields += [("faq_q", f.q) for f in indicator.faq]
+            # Phrasings learned from use count as questions the indicator answers.
+            fields += [("faq_q", q) for q in self._learned.get(indicator.code, ())]
             fields += [("faq_a", f.a) for f in indicator.faq]
             fields += [("category", indicator.category), ("standard", indicator.standard)]
             fields += [("interpretation", i.text) for i in indicator.interpretations]
@@ -254,10 +268,18 @@ class Matcher:
                     best[doc] = score
         return best
 
+    def _rewrite(self, parts: list[str]) -> list[str]:
+        """Add the official term after every everyday word of the office synonym table."""
+        if not self._office:
+            return parts
+        terms = [term for part in parts for word, term in self._office if word and word in part]
+        return parts + list(dict.fromkeys(terms))
+
     def score(self, text: str) -> tuple[str, list[tuple[int, float]]]:
         """The normalised question and every candidate with its raw score (may exceed 100)."""
         config = self.config
         simplified, parts = _core(text[: config.max_question_chars])
+        parts = self._rewrite(parts)
         core = "".join(parts)
         if not core or not self.indicators:
             return simplified, []

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from bot.cli import database, questions, rulebook, scoring, telegram_bot, users
+from bot.cli import database, learning, questions, rulebook, scoring, telegram_bot, users
 from bot.cli import notices as notices_cli
 from bot.cli.context import fail, reported_errors, services_of
 from bot.console import ConsoleChat, resolve_caller
@@ -123,6 +123,8 @@ app.add_typer(rulebook.app, name="rulebook")
 app.add_typer(database.app, name="db")
 app.add_typer(questions.report_app, name="report")
 app.add_typer(users.app, name="users")
+app.add_typer(learning.questions_app, name="questions")
+app.add_typer(learning.synonyms_app, name="synonyms")
 app.command("run", help="运行 Telegram 机器人（默认长轮询；配置 KPIBOT_WEBHOOK_URL 时用 webhook）")(
     telegram_bot.run_command
 )

@@ -10,10 +10,9 @@ import typer
 
 from bot.cli.context import fail, reported_errors, services_of, stdin_is_terminal
 from bot.conversation import Conversation
+from bot.learning import unanswered_groups
 from bot.render import html_to_plain
-from db import question_log
 from knowledge.matcher import MatchResult
-from knowledge.unanswered import group_questions
 
 report_app = typer.Typer(help="报表", no_args_is_help=True)
 BATCH = 500
@@ -82,19 +81,21 @@ def unanswered_command(
 ) -> None:
     """Questions the rulebook could not answer, similar ones grouped, most frequent first."""
     services = services_of(ctx)
-    with reported_errors(), services.session() as session:
-        rows = question_log.unanswered_questions(session=session)
-    groups = group_questions([(r.question, r.status, r.candidates) for r in rows])[:limit]
+    with reported_errors():
+        total, groups = unanswered_groups(services)
+    groups = groups[:limit]
     if as_json:
         typer.echo(
             json.dumps(
                 [
                     {
+                        "group": g.label,
                         "question": g.example,
                         "count": g.count,
                         "variants": list(g.variants),
                         "statuses": dict(g.statuses),
-                        "candidates": [code for code, _ in g.candidates],
+                        "candidates": list(g.candidates),
+                        "ids": list(g.question_ids),
                     }
                     for g in groups
                 ],
@@ -106,13 +107,17 @@ def unanswered_command(
     if not groups:
         typer.echo("暂无未能回答的问题。")
         return
-    typer.echo(f"未能直接回答的问题（共 {len(rows)} 条，{len(groups)} 组，按次数排序）：")
-    for number, group in enumerate(groups, start=1):
+    typer.echo(f"未能直接回答的问题（共 {total} 条，{len(groups)} 组，按次数排序）：")
+    for group in groups:
         statuses = "、".join(
             f"{'待确认' if s == 'clarify' else '未覆盖'} {n}" for s, n in group.statuses
         )
-        typer.echo(f"{number:>3}. [{group.count} 次] {group.example}（{statuses}）")
+        typer.echo(f"{group.label:>5}. [{group.count} 次] {group.example}（{statuses}）")
         for variant in group.variants:
             typer.echo(f"       · {variant}")
         if group.candidates:
-            typer.echo(f"       可能相关：{'、'.join(code for code, _ in group.candidates)}")
+            typer.echo(f"       可能相关：{'、'.join(group.candidates)}")
+    typer.echo(
+        "归入指标（立即生效）：kpibot questions attach 组号 指标编码，如 "
+        f"kpibot questions attach {groups[0].label} 指标编码"
+    )

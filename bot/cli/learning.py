@@ -1,0 +1,156 @@
+"""``kpibot questions``, ``kpibot synonyms`` and ``kpibot report questions``: the review loop."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from bot import learning
+from bot.cli.context import fail, reported_errors, services_of
+from bot.cli.questions import report_app
+from knowledge.learned import learned_of
+
+questions_app = typer.Typer(help="问法学习：把未回答的问题归入指标", no_args_is_help=True)
+synonyms_app = typer.Typer(help="同义词表：日常用语 → 规范用语", no_args_is_help=True)
+
+ByOption = Annotated[str, typer.Option("--by", help="操作人（记入学习记录）")]
+ATTACH_HINT = "kpibot questions attach 组号或问题编号 指标编码"
+
+
+@questions_app.command(
+    "attach", help="把一个问题（编号）或一组相似问题（如 G12）归入指标，立即生效"
+)
+def attach_command(
+    ctx: typer.Context,
+    reference: Annotated[str, typer.Argument(help="问题组（如 G12）或问题编号（如 12）")],
+    code: Annotated[str, typer.Argument(help="指标编码")],
+    by: ByOption = "cli",
+) -> None:
+    """Attach an unanswered question, or a group of similar ones, to an indicator."""
+    services = services_of(ctx)
+    with reported_errors():
+        try:
+            attached = learning.attach(services, reference, code, by=by)
+        except learning.LearningError as exc:
+            fail(str(exc))
+        typer.echo(services.renderer.plain("attached.html.j2", attached=attached))
+
+
+@questions_app.command("learned", help="列出已学会的问法")
+def learned_command(
+    ctx: typer.Context,
+    code: Annotated[str | None, typer.Option("--code", help="只列出该指标的问法")] = None,
+) -> None:
+    """List the learned phrasings (all, or one indicator's)."""
+    services = services_of(ctx)
+    with reported_errors():
+        rulebook = services.rulebook()
+    phrasings = [
+        p
+        for p in (learned_of(rulebook) if rulebook is not None else ())
+        if code is None or p.code.upper() == code.upper()
+    ]
+    if not phrasings:
+        typer.echo("暂无已学会的问法。")
+        return
+    for phrasing in phrasings:
+        typer.echo(f"{phrasing.code}\t{phrasing.question}\t{phrasing.source.label}\t{phrasing.by}")
+
+
+@synonyms_app.command(
+    "import", help="导入同义词表（CSV 或 XLSX，列：日常用语、规范用语），立即生效"
+)
+def import_synonyms_command(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="CSV 或 XLSX 文件")],
+    by: ByOption = "cli",
+) -> None:
+    """Add a synonym table's pairs to the office synonym table."""
+    services = services_of(ctx)
+    with reported_errors():
+        added, known = learning.import_synonyms(services, file, by=by)
+    typer.echo(f"{file.name}：新增同义词 {added} 条，已有 {known} 条。")
+
+
+@synonyms_app.command("list", help="列出同义词表")
+def list_synonyms_command(ctx: typer.Context) -> None:
+    """Print the office synonym table."""
+    services = services_of(ctx)
+    with reported_errors():
+        table = learning.synonyms(services)
+    typer.echo(services.renderer.plain("synonyms.html.j2", synonyms=table))
+
+
+@synonyms_app.command("add", help="添加一条同义词：日常用语 规范用语")
+def add_synonym_command(
+    ctx: typer.Context,
+    word: Annotated[str, typer.Argument(help="日常用语，如 排队")],
+    term: Annotated[str, typer.Argument(help="规范用语，如 等候时长")],
+    by: ByOption = "cli",
+) -> None:
+    """Add one everyday word → official term pair."""
+    services = services_of(ctx)
+    with reported_errors():
+        try:
+            added = learning.set_synonym(services, word, term, by=by)
+        except learning.LearningError as exc:
+            fail(str(exc))
+    typer.echo(f"已添加：{word} → {term}" if added else f"已有：{word} → {term}")
+
+
+@synonyms_app.command("remove", help="删除一个日常用语（或它的某个规范用语）")
+def remove_synonym_command(
+    ctx: typer.Context,
+    word: Annotated[str, typer.Argument(help="日常用语")],
+    term: Annotated[str | None, typer.Argument(help="规范用语；省略时删除该词的全部条目")] = None,
+) -> None:
+    """Remove an everyday word from the synonym table."""
+    services = services_of(ctx)
+    with reported_errors():
+        removed = learning.remove_synonym(services, word, term)
+    if not removed:
+        fail(f"同义词表中没有“{word}”。")
+    typer.echo(f"已删除 {removed} 条同义词。")
+
+
+@report_app.command(
+    "questions", help="问答情况：各指标的提问、回答、澄清、点赞点踩，从未被问的指标"
+)
+def questions_report_command(
+    ctx: typer.Context,
+    groups: Annotated[int, typer.Option("--groups", min=0, help="列出多少组未回答问题")] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False,
+) -> None:
+    """Per indicator: asked, answered, clarified, resolved, 👍/👎; never asked; open groups."""
+    services = services_of(ctx)
+    with reported_errors():
+        report = learning.questions_report(services, groups=groups)
+    if not as_json:
+        text = services.renderer.plain(
+            "questions_report.html.j2", report=report, attach_hint=ATTACH_HINT
+        )
+        typer.echo(text)
+        return
+    document = {
+        "total": report.total,
+        "unanswered": report.unanswered,
+        "indicators": [
+            {"code": line.code, "name": line.name, **asdict(line.counts)} for line in report.lines
+        ],
+        "never_asked": [{"code": i.code, "name": i.name} for i in report.never_asked],
+        "unanswered_groups": [
+            {
+                "group": g.label,
+                "question": g.example,
+                "count": g.count,
+                "candidates": list(g.candidates),
+                "ids": list(g.question_ids),
+            }
+            for g in report.groups
+        ],
+    }
+    typer.echo(json.dumps(document, ensure_ascii=False, indent=2))
