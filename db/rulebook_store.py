@@ -100,7 +100,7 @@ def import_rulebook(
     Learned phrasings and office synonyms the file carries join the tables that outlive
     versions (nothing there is deleted); the stored document is the rulebook without them.
     """
-    phrasings, synonyms = learned_of(rulebook), synonyms_of(rulebook)
+    phrasings, synonyms = learned_of(rulebook, file=source), synonyms_of(rulebook)
     rulebook = with_synonyms(with_learned(rulebook, ()), ())
     document = rulebook_to_yaml(rulebook)
     version = RulebookVersion(

@@ -77,21 +77,26 @@ def _checked(
     items: Iterable[tuple[dict[str, str], Problem]], problems: list[Problem]
 ) -> tuple[LearnedPhrasing, ...]:
     found: dict[tuple[str, str], LearnedPhrasing] = {}
+
+    def at(where: Problem, name: str, message: str) -> Problem:
+        # inside a rulebook's list the entry is the field (learned[3].question); in a sheet,
+        # the row is the line and the column the field
+        field = f"{where.field}.{name}" if where.field else name
+        return replace(where, field=field, message=message)
+
     for values, where in items:
         code = values.get("code", "").strip()
         question = values.get("question", "").strip()
         source = _source(values.get("source", "").strip())
         if not code:
-            problems.append(replace(where, field="code", message="指标编码为空"))
+            problems.append(at(where, "code", "指标编码为空"))
         elif not compact(question):
-            problems.append(replace(where, field="question", message="问法为空"))
+            problems.append(at(where, "question", "问法为空"))
         elif len(question) > MAX_QUESTION_CHARS:
-            problems.append(
-                replace(where, field="question", message=f"问法超过 {MAX_QUESTION_CHARS} 字")
-            )
+            problems.append(at(where, "question", f"问法超过 {MAX_QUESTION_CHARS} 字"))
         elif source is None:
             sources = "、".join(s.value for s in LearnedSource)
-            problems.append(replace(where, field="source", message=f"来源应为 {sources} 之一"))
+            problems.append(at(where, "source", f"来源应为 {sources} 之一"))
         else:
             phrasing = LearnedPhrasing(
                 code,
@@ -104,12 +109,15 @@ def _checked(
     return tuple(found.values())
 
 
-def learned_of(rulebook: Rulebook) -> tuple[LearnedPhrasing, ...]:
-    """The phrasings kept in a rulebook; raise :class:`InputError` on a malformed entry."""
+def learned_of(rulebook: Rulebook, *, file: str | None = None) -> tuple[LearnedPhrasing, ...]:
+    """The phrasings kept in a rulebook; raise :class:`InputError` on a malformed entry.
+
+    ``file`` names the rulebook's file in problems (its title when not given).
+    """
     raw = rulebook.extra.get(RULEBOOK_KEY)
     if raw is None:
         return ()
-    file = rulebook.title or "rulebook"
+    file = file or rulebook.title or "rulebook"
     if not isinstance(raw, list):
         raise InputError([Problem(file, "应为列表（- code: … question: …）", field=RULEBOOK_KEY)])
     problems: list[Problem] = []

@@ -9,7 +9,9 @@ import typer
 
 from bot.cli.context import reported_errors, services_of
 from db import rulebook_store
+from knowledge.learned import learned_of
 from knowledge.rulebook_files import read_rulebook, write_rulebook
+from knowledge.synonyms import synonyms_of
 from scoring.rules import rules_from_rulebook
 
 app = typer.Typer(help="考评指标细则：校验、导入、导出", no_args_is_help=True)
@@ -26,6 +28,8 @@ def check_command(file: FileArg, faq: FaqOption = None) -> None:
     with reported_errors():
         rulebook = read_rulebook(file, faq_path=faq)
         rules_from_rulebook(rulebook.scoring, file=file.name)
+        learned_of(rulebook, file=file.name)
+        synonyms_of(rulebook)
     counts: dict[str, int] = {}
     for item in rulebook.indicators:
         counts[item.type.value] = counts.get(item.type.value, 0) + 1
