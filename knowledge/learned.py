@@ -13,14 +13,14 @@ The matcher takes them as extra question texts of their indicator (like FAQ ques
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
 from knowledge.files import InputError, Problem, Table
 from knowledge.rulebook import Rulebook
-from knowledge.text import compact
+from knowledge.text import compact, segments, strip_fillers, to_simplified
 
 RULEBOOK_KEY = "learned"
 LEARNED_SHEETS = ("已学问法", "learned")
@@ -170,3 +170,23 @@ def learned_by_code(phrasings: Iterable[LearnedPhrasing]) -> dict[str, list[str]
         if phrasing.question not in by_code[phrasing.code]:
             by_code[phrasing.code].append(phrasing.question)
     return dict(by_code)
+
+
+def question_key(text: str) -> str:
+    """A question reduced to what it asks: simplified, greetings and tails dropped, compact."""
+    return "".join(segments(strip_fillers(to_simplified(text))))
+
+
+def exact_answers(learned: Mapping[str, Sequence[str]]) -> dict[str, str]:
+    """Question key → indicator code, for keys learned for exactly one indicator.
+
+    Someone already said what this very question is about (a pick, a 👍, the office), so
+    asked again it is answered directly even when its words alone cannot decide (a bare
+    "12366" fits two indicators). A key learned for two indicators stays undecided.
+    """
+    owners: dict[str, set[str]] = defaultdict(set)
+    for code, questions in learned.items():
+        for question in questions:
+            if key := question_key(question):
+                owners[key].add(code)
+    return {key: next(iter(codes)) for key, codes in owners.items() if len(codes) == 1}

@@ -30,6 +30,7 @@ import numpy as np
 from numpy.typing import NDArray
 from rapidfuzz import fuzz, process
 
+from knowledge.learned import exact_answers, question_key
 from knowledge.rulebook import Indicator
 from knowledge.synonyms import OfficeSynonym
 from knowledge.text import bigrams, compact, phonetic, segments, strip_fillers, to_simplified
@@ -125,6 +126,10 @@ class Matcher:
         self.config = config or MatcherConfig()
         self.indicators = tuple(indicators)
         self._learned = learned or {}
+        codes = {indicator.code: doc for doc, indicator in enumerate(self.indicators)}
+        self._exact = {
+            key: codes[code] for key, code in exact_answers(self._learned).items() if code in codes
+        }
         # Everyday word → official term, longest word first so 网上办税 wins over 网上办.
         self._office = sorted(
             ((compact(s.word), compact(s.term)) for s in synonyms),
@@ -307,6 +312,11 @@ class Matcher:
     def match_question(self, text: str) -> MatchResult:
         """Answer, clarify (2-5 candidates) or none for one question."""
         config = self.config
+        learned_doc = self._exact.get(question_key(text[: config.max_question_chars]))
+        if learned_doc is not None:
+            indicator = self.indicators[learned_doc]
+            known = Candidate(indicator.code, indicator.name, 100.0)
+            return MatchResult(text, to_simplified(text), Outcome.ANSWER, (known,))
         normalized, scored = self.score(text)
 
         def candidate(doc: int, score: float) -> Candidate:
