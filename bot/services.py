@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
@@ -12,7 +13,7 @@ from sqlmodel import Session
 
 from bot.render import Renderer
 from bot.settings import Settings
-from db import rulebook_store
+from db import learning_store, rulebook_store
 from db.schema import ensure_schema
 from db.session import make_engine, session_scope
 from knowledge.learned import learned_by_code, learned_of
@@ -28,6 +29,8 @@ class Services:
         self.settings = settings
         self._rulebook: Rulebook | None = None
         self._matcher: Matcher | None = None
+        self._stamp: tuple[object, ...] | None = None
+        self._stamp_checked = 0.0
 
     @cached_property
     def engine(self) -> Engine:
@@ -62,8 +65,24 @@ class Services:
                 self._rulebook = rulebook_store.load_rulebook(session=session)
         return self._rulebook
 
+    def _reload_if_changed_elsewhere(self) -> None:
+        """Reload when another process (``kpibot questions attach``, an import) changed what
+        the matcher knows; checked at most every ``learning_refresh_seconds``."""
+        now = time.monotonic()
+        if self._stamp is not None and (
+            now - self._stamp_checked < self.settings.learning_refresh_seconds
+        ):
+            return
+        self._stamp_checked = now
+        with self.session() as session:
+            stamp = learning_store.learning_stamp(session=session)
+        if self._stamp is not None and stamp != self._stamp:
+            self.reload()
+        self._stamp = stamp
+
     def matcher(self) -> Matcher | None:
-        """The matcher over the live rulebook, built once."""
+        """The matcher over the live rulebook, built once and rebuilt when it learned."""
+        self._reload_if_changed_elsewhere()
         if self._matcher is None:
             rulebook = self.rulebook()
             if rulebook is None:
@@ -82,6 +101,7 @@ class Services:
         """Forget the cached rulebook and matcher after an import or anything learned."""
         self._rulebook = None
         self._matcher = None
+        self._stamp = None  # taken again before the next build
 
     def close(self) -> None:
         """Release database connections."""

@@ -33,6 +33,11 @@ class Settings(BaseSettings):
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
     max_question_chars: int = Field(default=500, ge=10)
+    learning_refresh_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        description="How often a running bot looks for phrasings and synonyms added elsewhere.",
+    )
 
     # Rectification notices (整改通报)
     notice_day: int = Field(default=1, ge=1, le=28, description="每月第几天发布上月通报")

@@ -114,3 +114,19 @@ def test_votes_of_two_users_both_count_and_one_thumbs_down_keeps_the_others_less
     )
     assert counts(services, "KF-03") == (1, 1, 1)
     assert fresh_outcome(services, AMBIGUOUS) == (Outcome.ANSWER, ["KF-03"])
+
+
+def test_a_running_bot_sees_what_the_office_attached_from_another_process(
+    services: Services,
+) -> None:
+    question = "老板在大厅干坐了一个钟头才轮到他"
+    running = Services(services.settings.model_copy(update={"learning_refresh_seconds": 0}))
+    try:
+        first, _ = asked(running, question)
+        assert first.status is Outcome.NONE
+        (group,) = learning.unanswered_groups(services)[1]
+        learning.attach(services, group.label, "DL-06", by="cli")  # the office, elsewhere
+        again, _ = asked(running, question)
+        assert (again.status, [m.code for m in again.matches]) == (Outcome.ANSWER, ["DL-06"])
+    finally:
+        running.close()
