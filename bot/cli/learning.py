@@ -1,4 +1,8 @@
-"""``kpibot questions``, ``kpibot synonyms`` and ``kpibot report questions``: the review loop."""
+"""``kpibot questions``, ``kpibot synonyms`` and ``kpibot report questions``: the review loop.
+
+The use cases (:mod:`bot.learning`) are imported inside each command, so ``kpibot --help``
+does not pay for the database layer.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +13,8 @@ from typing import Annotated
 
 import typer
 
-from bot import learning
 from bot.cli.context import fail, reported_errors, services_of
 from bot.cli.questions import report_app
-from knowledge.learned import learned_of
 
 questions_app = typer.Typer(help="问法学习：把未回答的问题归入指标", no_args_is_help=True)
 synonyms_app = typer.Typer(help="同义词表：日常用语 → 规范用语", no_args_is_help=True)
@@ -31,6 +33,8 @@ def attach_command(
     by: ByOption = "cli",
 ) -> None:
     """Attach an unanswered question, or a group of similar ones, to an indicator."""
+    from bot import learning
+
     services = services_of(ctx)
     with reported_errors():
         try:
@@ -46,6 +50,8 @@ def learned_command(
     code: Annotated[str | None, typer.Option("--code", help="只列出该指标的问法")] = None,
 ) -> None:
     """List the learned phrasings (all, or one indicator's)."""
+    from knowledge.learned import learned_of
+
     services = services_of(ctx)
     with reported_errors():
         rulebook = services.rulebook()
@@ -70,6 +76,8 @@ def import_synonyms_command(
     by: ByOption = "cli",
 ) -> None:
     """Add a synonym table's pairs to the office synonym table."""
+    from bot import learning
+
     services = services_of(ctx)
     with reported_errors():
         added, known = learning.import_synonyms(services, file, by=by)
@@ -79,6 +87,8 @@ def import_synonyms_command(
 @synonyms_app.command("list", help="列出同义词表")
 def list_synonyms_command(ctx: typer.Context) -> None:
     """Print the office synonym table."""
+    from bot import learning
+
     services = services_of(ctx)
     with reported_errors():
         table = learning.synonyms(services)
@@ -93,6 +103,8 @@ def add_synonym_command(
     by: ByOption = "cli",
 ) -> None:
     """Add one everyday word → official term pair."""
+    from bot import learning
+
     services = services_of(ctx)
     with reported_errors():
         try:
@@ -109,6 +121,8 @@ def remove_synonym_command(
     term: Annotated[str | None, typer.Argument(help="规范用语；省略时删除该词的全部条目")] = None,
 ) -> None:
     """Remove an everyday word from the synonym table."""
+    from bot import learning
+
     services = services_of(ctx)
     with reported_errors():
         removed = learning.remove_synonym(services, word, term)
@@ -126,6 +140,8 @@ def questions_report_command(
     as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False,
 ) -> None:
     """Per indicator: asked, answered, clarified, resolved, 👍/👎; never asked; open groups."""
+    from bot import learning
+
     services = services_of(ctx)
     with reported_errors():
         report = learning.questions_report(services, groups=groups)
