@@ -21,7 +21,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.telegram.desk import DESK, Desk  # noqa: E402
+from bot.services import Services  # noqa: E402
+from bot.telegram.door import SERVICES  # noqa: E402
 from knowledge.evaluation import load_questions  # noqa: E402
 from tests.telegram_helpers import RecordingRequest, Users, make_application  # noqa: E402
 
@@ -51,8 +52,8 @@ async def bench(count: int, concurrency: int) -> None:
         request = RecordingRequest()
         app = make_application(f"sqlite:///{folder}/bench.db", request)
         users = Users(app.bot)
-        desk: Desk = app.bot_data[DESK]
-        matcher = desk.services.matcher()
+        services: Services = app.bot_data[SERVICES]
+        matcher = services.matcher()
         assert matcher is not None
 
         latencies: list[float] = []
@@ -81,7 +82,7 @@ async def bench(count: int, concurrency: int) -> None:
             report(f"bot end to end (x{concurrency})", time.perf_counter() - started, latencies)
             sent = sum(1 for c in request.take() if c.method == "sendMessage")
             print(f"replies sent: {sent}")
-        desk.services.close()
+        services.close()
 
 
 def main() -> None:

@@ -141,6 +141,7 @@ def main() -> None:
         build = time.perf_counter() - start
         wratio = WRatioBaseline(rulebook.indicators)
         bm25 = Bm25Baseline(rulebook.indicators)
+
         def matcher_best(text: str, _m: Matcher = matcher) -> tuple[str, float] | None:
             scored = _m.score(text)[1]
             return (_m.indicators[scored[0][0]].code, scored[0][1]) if scored else None

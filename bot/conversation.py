@@ -1,41 +1,22 @@
-"""The conversation both front doors share: question in, rendered reply (with choices) out.
+"""Questions and indicator cards: the question-answering use cases of the core.
 
-It knows nothing of Telegram or terminals: a reply is HTML plus buttons, and a button is a
-label with callback data that comes back through :meth:`Conversation.press`.
+It knows nothing of any door: a question goes in, a :class:`~bot.core.reply.Reply` comes out,
+with the buttons that switch interpretation levels, give feedback or pick a candidate.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
-from markupsafe import escape
-
+from bot.core.errors import UserError
+from bot.core.reply import Button, Reply, column
 from bot.render import Renderer
 from bot.services import Services
-from db import question_log, rulebook_store
 from knowledge.matcher import MatchResult, Outcome
 from knowledge.rulebook import Indicator, IndicatorType, Level, Rulebook
 
-
-@dataclass(frozen=True)
-class Button:
-    """A choice offered with a reply."""
-
-    label: str
-    data: str
-
-
-@dataclass(frozen=True)
-class Reply:
-    """What to send back: HTML text and optional buttons."""
-
-    html: str
-    buttons: tuple[Button, ...] = field(default_factory=tuple)
-    # An indicator card also names its indicator and the buttons that switch between its
-    # interpretations, for front doors that can edit a message in place (Telegram).
-    indicator: str | None = None
-    levels: tuple[Button, ...] = field(default_factory=tuple)
+FEEDBACK = (("👍 有帮助", "1"), ("👎 没帮助", "0"))
+ATTACH_BUTTON_GROUPS = 5  # groups offered attach buttons in /unanswered
 
 
 def example_questions(rulebook: Rulebook) -> list[str]:
@@ -54,46 +35,56 @@ def example_questions(rulebook: Rulebook) -> list[str]:
 
 
 class Conversation:
-    """Question answering over the live rulebook, for one front door (channel)."""
+    """Question answering over the live rulebook."""
 
-    def __init__(self, services: Services, *, channel: str) -> None:
+    def __init__(self, services: Services) -> None:
         self.services = services
-        self.channel = channel
 
     @property
     def renderer(self) -> Renderer:
         """The shared template renderer."""
         return self.services.renderer
 
-    def ask(self, text: str) -> Reply:
-        """Match a question and reply with a card, candidates or the none message."""
+    def ask(self, text: str, *, channel: str, asked_by: str = "") -> Reply:
+        """Match a question and reply with a card, candidates or the none message.
+
+        The question is logged first; its log id rides in the candidate and 👍/👎 buttons, so
+        a pick or a vote, whenever and wherever it comes back, knows what was asked.
+        """
         matcher = self.services.matcher()
         if matcher is None:
             return Reply(self.renderer.html("no_rulebook.html.j2"))
         result = matcher.match_question(text)
-        self.record([result])
-        return self.reply_for(result)
+        (question_id,) = self.record([result], channel=channel, asked_by=asked_by)
+        return self.reply_for(result, question_id=question_id)
 
-    def record(self, results: Sequence[MatchResult], *, asked_by: str = "") -> list[int]:
+    def record(
+        self, results: Sequence[MatchResult], *, channel: str, asked_by: str = ""
+    ) -> list[int]:
         """Log every question for the office's reports; the new log ids, in order."""
         if not results:
             return []
+        from db import question_log
+
         with self.services.session() as session:
             return question_log.log_questions(
-                session=session, results=results, channel=self.channel, asked_by=asked_by
+                session=session, results=results, channel=channel, asked_by=asked_by
             )
 
-    def reply_for(self, result: MatchResult) -> Reply:
-        """The rendered reply for a match result."""
+    def reply_for(self, result: MatchResult, *, question_id: int | None = None) -> Reply:
+        """The rendered reply for a match result (``question_id``: its logged question)."""
         rulebook = self.services.rulebook()
         assert rulebook is not None
+        asked = "" if question_id is None else f":{question_id}"
         if result.status is Outcome.ANSWER and result.best is not None:
-            return self.card(result.best.code)
+            return self.card(result.best.code, question_id=question_id)
         if result.status is Outcome.CLARIFY:
-            buttons = tuple(Button(f"{m.code} {m.name}", f"ind:{m.code}") for m in result.matches)
+            buttons = tuple(
+                Button(f"{m.code} {m.name}", f"ind:{m.code}{asked}") for m in result.matches
+            )
             return Reply(
                 self.renderer.html("clarify.html.j2", matches=result.matches, numbered=False),
-                buttons,
+                column(buttons),
             )
         categories = list(dict.fromkeys(i.category for i in rulebook.indicators if i.category))
         return Reply(
@@ -102,55 +93,62 @@ class Conversation:
             )
         )
 
-    def recent_unanswered(self, limit: int = 20) -> Reply:
-        """The latest questions the rulebook could not answer, for the office."""
-        with self.services.session() as session:
-            rows = question_log.latest_unanswered(session=session, limit=limit)
-            recent = [(row.question, row.status) for row in rows]
-        return Reply(self.renderer.html("unanswered.html.j2", rows=recent))
+    def unanswered(self, limit: int = 15) -> Reply:
+        """Open questions grouped, most frequent first, with a button per likely indicator
+        that attaches the whole group to it."""
+        from bot.learning import unanswered_groups
+
+        total, groups = unanswered_groups(self.services)
+        shown = groups[:limit]
+        buttons = tuple(
+            Button(f"{group.label} 归入 {code}", f"att:{group.label}:{code}")
+            for group in shown[:ATTACH_BUTTON_GROUPS]
+            for code in group.candidates[:2]
+        )
+        html = self.renderer.html("unanswered_groups.html.j2", total=total, groups=shown)
+        return Reply(html, column(buttons))
 
     def find(self, code: str) -> tuple[Indicator, bool] | None:
-        """An indicator by code, live or retired."""
-        with self.services.session() as session:
-            return rulebook_store.find_indicator(session=session, code=code.strip())
+        """An indicator by code: from the rulebook in memory, or (retired) from the database."""
+        code = code.strip()
+        rulebook = self.services.rulebook()
+        if rulebook is not None:
+            for indicator in rulebook.indicators:
+                if indicator.code.upper() == code.upper():
+                    return indicator, True
+        from db import rulebook_store
 
-    def card(self, code: str, level: Level | None = None, *, full: bool = True) -> Reply:
-        """The indicator card; ``level`` shows one interpretation, else all of them."""
+        with self.services.session() as session:
+            return rulebook_store.find_indicator(session=session, code=code)
+
+    def card(
+        self, code: str, level: Level | None = None, *, question_id: int | None = None
+    ) -> Reply:
+        """The indicator card; ``level`` shows one interpretation, else all of them (and FAQ).
+
+        ``question_id`` is the logged question the card answers, carried by its buttons.
+        """
         found = self.find(code)
         if found is None:
-            return Reply(f"未找到编码为 {escape(code)} 的指标。")
+            raise UserError(f"未找到编码为 {code} 的指标。")
         indicator, active = found
         if level is None:
             interpretations = list(indicator.interpretations)
         else:
-            text = indicator.interpretation(level)
             interpretations = [i for i in indicator.interpretations if i.level is level][:1]
-            if text is None:
-                interpretations = []
         html = self.renderer.html(
             "answer_card.html.j2",
             indicator=indicator,
             retired=not active,
             interpretations=interpretations,
-            show_faq=full,
+            show_faq=level is None,
         )
-        buttons = tuple(
-            Button(item.level.value + "解读", f"lvl:{indicator.code}:{item.level.value}")
+        asked = "" if question_id is None else f":{question_id}"
+        levels = tuple(
+            Button(item.level.value + "解读", f"lvl:{indicator.code}:{item.level.value}{asked}")
             for item in indicator.interpretations
         )
-        return Reply(
-            html, buttons if level is not None else (), indicator=indicator.code, levels=buttons
+        feedback = tuple(
+            Button(label, f"fb:{flag}:{indicator.code}{asked}") for label, flag in FEEDBACK
         )
-
-    def press(self, data: str) -> Reply:
-        """Follow a button's callback data."""
-        kind, _, rest = data.partition(":")
-        if kind == "ind":
-            return self.card(rest)
-        if kind == "lvl":
-            code, _, level = rest.partition(":")
-            try:
-                return self.card(code, Level(level), full=False)
-            except ValueError:
-                return Reply("该按钮已失效，请重新提问。")
-        return Reply("该按钮已失效，请重新提问。")
+        return Reply(html, tuple(row for row in (levels, feedback) if row))

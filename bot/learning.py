@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot.core.errors import UserError
 from bot.services import Services
 from db import learning_store, question_log, rulebook_store
 from db.learning_store import QuestionCounts
@@ -26,7 +27,7 @@ MAX_WORD_CHARS = 50
 MAX_TERM_CHARS = 100
 
 
-class LearningError(ValueError):
+class LearningError(UserError):
     """Something the office asked for that cannot be done; the message is for the user."""
 
 

@@ -18,13 +18,13 @@ from typing import Any
 
 from sqlmodel import Session
 
-from bot.access import Caller, may_answer_notice
+from bot.core.access import Caller, may_answer_notice
 from bot.services import Services
 from db import notices_store, scoring_store
 from db.models import Notice, utcnow
 from db.notices_store import DeliveryKind, DeliveryStatus, NewNotice, aware
 from db.session import session_scope
-from scoring.compute import cents_of, decimal_of
+from knowledge.points import cents_of, decimal_of
 from scoring.notices import (
     IndicatorText,
     bottom_units,

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import html
-import re
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from bot.core.reply import html_to_plain
 from scoring.compute import round_half_up
-
-_TAG = re.compile(r"</?(b|i|u|code|pre|s)>")
 
 
 def format_points(value: Decimal | None) -> str:
@@ -52,8 +49,3 @@ class Renderer:
     def plain(self, template: str, **context: Any) -> str:
         """The template rendered for a terminal: tags dropped, entities decoded."""
         return html_to_plain(self.html(template, **context))
-
-
-def html_to_plain(text: str) -> str:
-    """Telegram HTML as plain text."""
-    return html.unescape(_TAG.sub("", text))

@@ -1,40 +1,94 @@
-"""The composition root: settings in, long-lived services out. Every front door starts here."""
+"""The composition root: settings in, every long-lived service out, built once.
+
+The bot (:mod:`bot.telegram.app`), the console (:mod:`bot.console`) and the CLI
+(:mod:`bot.cli`) all start from one :class:`Services`: the settings, the bureau-local clock,
+the database engine, the reply renderer, the rulebook and matcher cache, and the use-case
+objects (conversation, scoreboard, membership, uploads, notices) with the dispatcher over
+them. Each is built on first use, and its module imported then, so a command pays only for
+what it touches (``kpibot --help`` imports no SQLAlchemy, ``kpibot ask`` no Telegram).
+"""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from functools import cached_property
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
-from sqlalchemy.engine import Engine
-from sqlmodel import Session
-
-from bot.render import Renderer
 from bot.settings import Settings
-from db import learning_store, rulebook_store
-from db.schema import ensure_schema
-from db.session import make_engine, session_scope
-from knowledge.learned import learned_by_code, learned_of
-from knowledge.matcher import Matcher, MatcherConfig
-from knowledge.rulebook import Rulebook
-from knowledge.synonyms import synonyms_of
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+    from sqlmodel import Session
+
+    from bot.conversation import Conversation
+    from bot.core.dispatcher import Dispatcher
+    from bot.membership import Membership
+    from bot.rectification import Rectification
+    from bot.render import Renderer
+    from bot.scoreboard import Scoreboard
+    from bot.uploads import Uploads
+    from knowledge.matcher import Matcher
+    from knowledge.rulebook import Rulebook
+
+
+def utc_now() -> datetime:
+    """The current time, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Clock:
+    """Now (UTC) and today where the bureau is (``KPIBOT_TIMEZONE``), never the server's.
+
+    Tests pin ``now`` (and, for scoring, ``today``) here, in one place.
+    """
+
+    zone: ZoneInfo
+    utc_now: Callable[[], datetime] = utc_now
+    pinned_today: Callable[[], date] | None = None
+
+    def now(self) -> datetime:
+        """The current time, timezone-aware UTC."""
+        return self.utc_now()
+
+    def today(self) -> date:
+        """Today's date in the bureau's time zone."""
+        if self.pinned_today is not None:
+            return self.pinned_today()
+        return self.utc_now().astimezone(self.zone).date()
 
 
 class Services:
-    """Lazily built, shared services: the database, the live rulebook and its matcher."""
+    """Lazily built, shared services for every door."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, clock: Clock | None = None) -> None:
         self.settings = settings
+        self.clock = clock or Clock(settings.zone)
         self._rulebook: Rulebook | None = None
         self._matcher: Matcher | None = None
         self._stamp: tuple[object, ...] | None = None
         self._stamp_checked = 0.0
 
+    def use_clock(self, clock: Clock) -> None:
+        """Run on another clock (``kpibot remind --today``); only before the use cases are
+        built, which keep the clock they were built with."""
+        if "rectification" in self.__dict__:
+            raise RuntimeError("the clock is set before the notices are built")
+        self.clock = clock
+
+    # ------------------------------------------------------------ infrastructure
+
     @cached_property
     def engine(self) -> Engine:
         """The database engine; an empty database gets the schema on first use."""
+        from db.schema import ensure_schema
+        from db.session import make_engine
+
         engine = make_engine(self.settings.database_url)
         try:
             ensure_schema(engine)
@@ -44,23 +98,35 @@ class Services:
         return engine
 
     def today(self) -> date:
-        """Today's date where the bureau is (``KPIBOT_TIMEZONE``), not where the server is."""
-        return datetime.now(self.settings.zone).date()
+        """Today's date where the bureau is."""
+        return self.clock.today()
+
+    def now(self) -> datetime:
+        """The current time (UTC)."""
+        return self.clock.now()
 
     @cached_property
     def renderer(self) -> Renderer:
         """The reply templates."""
+        from bot.render import Renderer
+
         return Renderer()
 
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A unit of work: committed on success, rolled back on error."""
+        from db.session import session_scope
+
         with session_scope(self.engine) as session:
             yield session
+
+    # ------------------------------------------------------------ the rulebook cache
 
     def rulebook(self) -> Rulebook | None:
         """The live rulebook, cached until :meth:`reload`."""
         if self._rulebook is None:
+            from db import rulebook_store
+
             with self.session() as session:
                 self._rulebook = rulebook_store.load_rulebook(session=session)
         return self._rulebook
@@ -74,6 +140,8 @@ class Services:
         ):
             return
         self._stamp_checked = now
+        from db import learning_store
+
         with self.session() as session:
             stamp = learning_store.learning_stamp(session=session)
         if self._stamp is not None and stamp != self._stamp:
@@ -87,6 +155,10 @@ class Services:
             rulebook = self.rulebook()
             if rulebook is None:
                 return None
+            from knowledge.learned import learned_by_code, learned_of
+            from knowledge.matcher import Matcher, MatcherConfig
+            from knowledge.synonyms import synonyms_of
+
             # The office synonyms and learned phrasings ride in the live rulebook (see
             # db.rulebook_store.load_rulebook), so they take effect with the next reload.
             self._matcher = Matcher(
@@ -102,6 +174,50 @@ class Services:
         self._rulebook = None
         self._matcher = None
         self._stamp = None  # taken again before the next build
+
+    # ------------------------------------------------------------ use cases
+
+    @cached_property
+    def conversation(self) -> Conversation:
+        """Questions and indicator cards."""
+        from bot.conversation import Conversation
+
+        return Conversation(self)
+
+    @cached_property
+    def scoreboard(self) -> Scoreboard:
+        """Scores, breakdowns, rankings and ledger entries."""
+        from bot.scoreboard import Scoreboard
+
+        return Scoreboard(self)
+
+    @cached_property
+    def membership(self) -> Membership:
+        """Who a caller is, invites and binding."""
+        from bot.membership import Membership
+
+        return Membership(self)
+
+    @cached_property
+    def uploads(self) -> Uploads:
+        """File imports (rulebook, units, ledger, reviews)."""
+        from bot.uploads import Uploads
+
+        return Uploads(self)
+
+    @cached_property
+    def rectification(self) -> Rectification:
+        """The monthly rectification notices."""
+        from bot.rectification import Rectification
+
+        return Rectification(self, now=self.clock.now)
+
+    @cached_property
+    def dispatcher(self) -> Dispatcher:
+        """The one entry of every door."""
+        from bot.core.dispatcher import Dispatcher
+
+        return Dispatcher(self)
 
     def close(self) -> None:
         """Release database connections."""

@@ -8,19 +8,18 @@ runs in one transaction, so a refused file changes nothing.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable, Iterable, Mapping
-from datetime import date
+from collections.abc import Iterable, Mapping
 from enum import StrEnum
 from pathlib import Path, PurePath
 
-from bot.conversation import Reply
+from bot.core.errors import from_input_error
+from bot.core.reply import Reply
 from bot.services import Services
-from db import rulebook_store
 from knowledge.files import InputError, Problem, header_row, map_headers, suffix_of
-from knowledge.rulebook_files import INDICATOR_COLUMNS, read_rulebook
+from knowledge.rulebook_files import INDICATOR_COLUMNS
 from scoring import entry
 from scoring.imports import LEDGER_COLUMNS, REVIEW_COLUMNS, UNIT_COLUMNS
-from scoring.rules import rules_from_rulebook
+from scoring.rulebook_import import import_rulebook_file
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # what the Bot API lets a bot download
 
@@ -81,9 +80,8 @@ def detect_kind(name: str, data: bytes, caption: str | None) -> UploadKind:
 class Uploads:
     """Imports files sent to a front door, with the same checks as ``kpibot … import``."""
 
-    def __init__(self, services: Services, *, today: Callable[[], date] = date.today) -> None:
+    def __init__(self, services: Services) -> None:
         self.services = services
-        self.today = today
 
     def import_file(self, name: str, data: bytes, *, caption: str | None, by: str) -> Reply:
         """Import one uploaded file and say what happened (or everything that is wrong)."""
@@ -100,8 +98,7 @@ class Uploads:
                 path.write_bytes(data)
                 summary = self._import(kind, path, by)
         except InputError as exc:
-            problems = [str(p) for p in exc.problems]
-            return Reply(renderer.html("problems.html.j2", problems=problems))
+            raise from_input_error(exc) from exc
         return Reply(
             renderer.html("upload_done.html.j2", kind=kind.value, file=safe_name, summary=summary)
         )
@@ -109,11 +106,7 @@ class Uploads:
     def _import(self, kind: UploadKind, path: Path, by: str) -> str:
         with self.services.session() as session:
             if kind is UploadKind.RULEBOOK:
-                rulebook = read_rulebook(path)
-                rules_from_rulebook(rulebook.scoring, file=path.name)
-                done = rulebook_store.import_rulebook(
-                    session=session, rulebook=rulebook, source=path.name, imported_by=by
-                )
+                _, done = import_rulebook_file(session=session, path=path, imported_by=by)
                 updated = len(done.updated) + len(done.reactivated)
                 summary = (
                     f"新增 {len(done.added)} 项，更新 {updated} 项，"
@@ -127,7 +120,7 @@ class Uploads:
                 )
             elif kind is UploadKind.LEDGER:
                 ledger = entry.import_ledger(
-                    session=session, path=path, entered_by=by, today=self.today()
+                    session=session, path=path, entered_by=by, today=self.services.today()
                 )
                 summary = f"共 {ledger.rows} 行，新增 {ledger.added} 条"
                 if ledger.skipped_existing:

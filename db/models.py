@@ -171,14 +171,26 @@ def metadata() -> Any:
 
 
 class BotUser(SQLModel, table=True):
-    """A Telegram user bound to a role (staff, liaison, admin) and, except admins, a unit.
+    """A user of one channel (Telegram, WeCom, the console) bound to a role and, except
+    admins, a unit.
 
-    Only the numeric Telegram id is kept: no names, so nothing personal can leak from here.
+    A user is known by ``(channel, external_id)``: the channel's own id as text (a Telegram
+    id's digits, a WeCom userid such as ``zhangsan``). ``telegram_id`` repeats the number for
+    Telegram users, whose chat id it is (the notice outbox sends to it). No names are kept, so
+    nothing personal can leak from here.
     """
 
     __tablename__ = "bot_user"
+    __table_args__ = (
+        UniqueConstraint("channel", "external_id", name="uq_bot_user_channel_external_id"),
+    )
 
-    telegram_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=16)
+    external_id: str = Field(max_length=64)
+    telegram_id: int | None = Field(
+        default=None, sa_column=Column(BigInteger, nullable=True, unique=True)
+    )
     role: str = Field(max_length=8)
     unit_code: str | None = Field(default=None, foreign_key="unit.code", max_length=32)
     bound_at: datetime = Field(
@@ -204,7 +216,7 @@ class Invite(SQLModel, table=True):
     used_at: datetime | None = Field(
         default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
     )
-    used_by: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    used_by: str | None = Field(default=None, max_length=100)  # "channel:external id"
 
 
 class AnswerFeedback(SQLModel, table=True):
@@ -213,7 +225,10 @@ class AnswerFeedback(SQLModel, table=True):
     __tablename__ = "answer_feedback"
 
     id: int | None = Field(default=None, primary_key=True)
-    telegram_id: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
+    telegram_id: int | None = Field(
+        default=None, sa_column=Column(BigInteger, nullable=True, index=True)
+    )
+    external_id: str | None = Field(default=None, max_length=64)
     indicator_code: str = Field(max_length=32, index=True)
     useful: bool
     channel: str = Field(default="telegram", max_length=16)
@@ -312,6 +327,26 @@ class NoticeDelivery(SQLModel, table=True):
         default=None, sa_column=Column(BigInteger, nullable=True)
     )
     created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
+
+
+class ConversationState(SQLModel, table=True):
+    """Where one user's conversation stands, so a multi-step exchange survives a restart.
+
+    One row per ``(channel, external_id)``: the choices last offered (button payloads, so a
+    number typed in a door without buttons picks one) and at most one pending step (confirm
+    an ``/add``, type the measures of a notice) with its data.
+    """
+
+    __tablename__ = "conversation_state"
+
+    channel: str = Field(primary_key=True, max_length=16)
+    external_id: str = Field(primary_key=True, max_length=64)
+    choices: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    pending: str | None = Field(default=None, max_length=16)
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    updated_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
     )
 

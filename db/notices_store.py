@@ -199,26 +199,26 @@ def mark_followed_up(*, session: Session, notice_id: int, field: str, now: datet
 
 
 def liaisons_of(*, session: Session, unit_code: str) -> list[int]:
-    """Telegram ids of the liaisons bound to a unit."""
-    return list(
-        session.exec(
-            select(BotUser.telegram_id)
-            .where(col(BotUser.role) == "liaison")
-            .where(col(BotUser.unit_code) == unit_code)
-            .order_by(col(BotUser.telegram_id))
-        )
+    """Telegram ids of the liaisons bound to a unit (users of other channels have none)."""
+    rows = session.exec(
+        select(BotUser.telegram_id)
+        .where(col(BotUser.telegram_id).is_not(None))
+        .where(col(BotUser.role) == "liaison")
+        .where(col(BotUser.unit_code) == unit_code)
+        .order_by(col(BotUser.telegram_id))
     )
+    return [number for number in rows if number is not None]
 
 
 def admin_ids(*, session: Session) -> list[int]:
-    """Telegram ids of the bound admins (the performance office)."""
-    return list(
-        session.exec(
-            select(BotUser.telegram_id)
-            .where(col(BotUser.role) == "admin")
-            .order_by(col(BotUser.telegram_id))
-        )
+    """Telegram ids of the bound admins (the performance office) on Telegram."""
+    rows = session.exec(
+        select(BotUser.telegram_id)
+        .where(col(BotUser.telegram_id).is_not(None))
+        .where(col(BotUser.role) == "admin")
+        .order_by(col(BotUser.telegram_id))
     )
+    return [number for number in rows if number is not None]
 
 
 def indicator_texts(*, session: Session) -> dict[str, tuple[str, str]]:

@@ -6,7 +6,6 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -14,6 +13,7 @@ from sqlmodel import Session, col, select
 from db import learning_store
 from db.models import IndicatorRecord, RulebookVersion, utcnow
 from knowledge.learned import LearnedPhrasing, learned_of, with_learned
+from knowledge.points import cents_of, points_of
 from knowledge.rulebook import (
     Cycle,
     Faq,
@@ -25,21 +25,6 @@ from knowledge.rulebook import (
 )
 from knowledge.rulebook_files import parse_rulebook_text, rulebook_to_yaml
 from knowledge.synonyms import OfficeSynonym, synonyms_of, with_synonyms
-
-HUNDRED = Decimal(100)
-
-
-def to_cents(value: Decimal) -> int:
-    """Exact integer hundredths of a points value (validated to two decimals upstream)."""
-    cents = value * HUNDRED
-    if cents != cents.to_integral_value():
-        raise ValueError(f"{value} has more than two decimals")
-    return int(cents)
-
-
-def from_cents(cents: int) -> Decimal:
-    """Points from integer hundredths."""
-    return (Decimal(cents) / HUNDRED).normalize() if cents % 100 else Decimal(cents // 100)
 
 
 @dataclass(frozen=True)
@@ -59,8 +44,8 @@ def _record_values(indicator: Indicator) -> dict[str, Any]:
         "name": indicator.name,
         "type": indicator.type.value,
         "category": indicator.category,
-        "points_cents": to_cents(indicator.points),
-        "cap_cents": to_cents(indicator.cap) if indicator.cap is not None else None,
+        "points_cents": cents_of(indicator.points),
+        "cap_cents": cents_of(indicator.cap) if indicator.cap is not None else None,
         "owner": indicator.owner,
         "cycle": indicator.cycle.value if indicator.cycle else None,
         "standard": indicator.standard,
@@ -78,9 +63,9 @@ def indicator_from_record(record: IndicatorRecord) -> Indicator:
         code=record.code,
         name=record.name,
         type=IndicatorType(record.type),
-        points=from_cents(record.points_cents),
+        points=points_of(record.points_cents),
         category=record.category,
-        cap=from_cents(record.cap_cents) if record.cap_cents is not None else None,
+        cap=points_of(record.cap_cents) if record.cap_cents is not None else None,
         owner=record.owner,
         cycle=Cycle(record.cycle) if record.cycle else None,
         standard=record.standard,

@@ -10,27 +10,14 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime, timedelta
-from enum import StrEnum
 
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from db.models import AnswerFeedback, BotUser, Invite, Unit, utcnow
+from db.roles import Role as Role  # part of this module's API
 
 DEFAULT_INVITE_TTL = timedelta(days=7)
-
-
-class Role(StrEnum):
-    """What a bound user is to the appraisal."""
-
-    STAFF = "staff"
-    LIAISON = "liaison"
-    ADMIN = "admin"
-
-    @property
-    def label(self) -> str:
-        """The role's Chinese name."""
-        return {"staff": "干部职工", "liaison": "绩效联络员", "admin": "绩效办"}[self.value]
 
 
 class InviteError(Exception):
@@ -80,10 +67,32 @@ def create_invite(
     return code
 
 
+TELEGRAM = "telegram"
+
+
+def _find(session: Session, channel: str, external_id: str) -> BotUser | None:
+    return session.exec(
+        select(BotUser)
+        .where(col(BotUser.channel) == channel)
+        .where(col(BotUser.external_id) == external_id)
+    ).first()
+
+
+def _telegram_number(channel: str, external_id: str) -> int | None:
+    """The chat id of a Telegram user (the outbox sends notices to it)."""
+    return int(external_id) if channel == TELEGRAM and external_id.isdigit() else None
+
+
 def redeem_invite(
-    *, session: Session, code: str, telegram_id: int, now: datetime | None = None
+    *,
+    session: Session,
+    code: str,
+    channel: str,
+    external_id: str,
+    now: datetime | None = None,
 ) -> BotUser:
-    """Bind ``telegram_id`` with the invite's role and unit; the code is spent."""
+    """Bind the user ``(channel, external_id)`` with the invite's role and unit; the code is
+    spent (by one redemption only, even under concurrency)."""
     now = now or utcnow()
     digest = _digest(code)
     result = session.execute(
@@ -91,7 +100,7 @@ def redeem_invite(
         .where(col(Invite.code_sha256) == digest)
         .where(col(Invite.used_at).is_(None))
         .where(col(Invite.expires_at) > now)
-        .values(used_at=now, used_by=telegram_id)
+        .values(used_at=now, used_by=f"{channel}:{external_id}"[:100])
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         invite = session.exec(select(Invite).where(col(Invite.code_sha256) == digest)).first()
@@ -101,47 +110,76 @@ def redeem_invite(
             raise InviteError("该邀请码已被使用过，每个邀请码只能使用一次。")
         raise InviteError("该邀请码已过期，请向绩效办索取新的邀请码。")
     invite = session.exec(select(Invite).where(col(Invite.code_sha256) == digest)).one()
-    user = session.get(BotUser, telegram_id)
-    if user is None:
-        user = BotUser(telegram_id=telegram_id, role=invite.role)
-    user.role = invite.role
-    user.unit_code = invite.unit_code
+    user = bind_user(
+        session=session,
+        channel=channel,
+        external_id=external_id,
+        role=Role(invite.role),
+        unit_code=invite.unit_code,
+        now=now,
+    )
     user.invite_id = invite.id
-    user.bound_at = now
     session.add(user)
     session.flush()
     return user
 
 
+def find_user(*, session: Session, channel: str, external_id: str) -> BotUser | None:
+    """The user bound on ``channel`` under ``external_id`` (a Telegram id's digits, a WeCom
+    userid), if any."""
+    return _find(session, channel, external_id)
+
+
 def get_user(*, session: Session, telegram_id: int) -> BotUser | None:
-    """The bound user, if any."""
-    return session.get(BotUser, telegram_id)
+    """The bound Telegram user, if any."""
+    return _find(session, TELEGRAM, str(telegram_id))
 
 
 def bind_user(
-    *, session: Session, telegram_id: int, role: Role, unit_code: str | None = None
+    *,
+    session: Session,
+    role: Role,
+    unit_code: str | None = None,
+    channel: str = TELEGRAM,
+    external_id: str | None = None,
+    telegram_id: int | None = None,
+    now: datetime | None = None,
 ) -> BotUser:
-    """Bind a user directly (the command line's way to make the first admin in tests)."""
-    user = session.get(BotUser, telegram_id) or BotUser(telegram_id=telegram_id, role=role.value)
+    """Bind a user directly (an import of a directory, the demo, tests); rebinding changes
+    the role and unit of the existing row. A Telegram user may be named by ``telegram_id``."""
+    if external_id is None:
+        if telegram_id is None:
+            raise ValueError("bind_user needs external_id or telegram_id")
+        channel, external_id = TELEGRAM, str(telegram_id)
+    user = _find(session, channel, external_id) or BotUser(
+        channel=channel,
+        external_id=external_id,
+        telegram_id=_telegram_number(channel, external_id),
+        role=role.value,
+    )
     user.role = role.value
     user.unit_code = None if role is Role.ADMIN else unit_code
+    user.bound_at = now or utcnow()
     session.add(user)
     session.flush()
     return user
 
 
 def list_users(*, session: Session) -> list[BotUser]:
-    """Every bound user, by Telegram id."""
-    return list(session.exec(select(BotUser).order_by(col(BotUser.telegram_id))).all())
+    """Every bound user, by channel and id."""
+    return list(
+        session.exec(select(BotUser).order_by(col(BotUser.channel), col(BotUser.external_id))).all()
+    )
 
 
 def record_feedback(
-    *, session: Session, telegram_id: int, indicator_code: str, useful: bool, channel: str
+    *, session: Session, channel: str, external_id: str, indicator_code: str, useful: bool
 ) -> None:
     """Store one 👍/👎."""
     session.add(
         AnswerFeedback(
-            telegram_id=telegram_id,
+            telegram_id=_telegram_number(channel, external_id),
+            external_id=external_id[:64],
             indicator_code=indicator_code[:32],
             useful=useful,
             channel=channel,

@@ -10,11 +10,17 @@
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 import unicodedata
 from functools import lru_cache
 from pathlib import Path
+
+# Pinyin is looked up one character at a time, so pypinyin's phrase dictionary (two seconds
+# of start-up, most of kpibot's) is never consulted: skip loading it, and the dict copy.
+os.environ.setdefault("PYPINYIN_NO_PHRASES", "true")
+os.environ.setdefault("PYPINYIN_NO_DICT_COPY", "true")
 
 import opencc
 from pypinyin import Style, lazy_pinyin

@@ -17,24 +17,11 @@ from fractions import Fraction
 from functools import cached_property
 from typing import NamedTuple
 
+from knowledge.points import HUNDRED, cents_of, decimal_of
 from knowledge.rulebook import Indicator, IndicatorType
 from scoring.rules import ScoringRules
 
-HUNDRED = 100
 Exact = Fraction | Decimal | int
-
-
-def cents_of(value: Decimal) -> int:
-    """Exact integer hundredths of a value with at most two decimals."""
-    cents = value * HUNDRED
-    if cents != cents.to_integral_value():
-        raise ValueError(f"{value} 超过两位小数")
-    return int(cents)
-
-
-def decimal_of(cents: int) -> Decimal:
-    """A value from integer hundredths, with two decimals."""
-    return Decimal(cents).scaleb(-2)
 
 
 def round_half_up(value: Exact) -> Decimal:

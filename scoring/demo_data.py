@@ -20,8 +20,8 @@ from sqlmodel import Session
 
 from db import scoring_store
 from db.scoring_store import NewEntry, NewReview, UnitInfo
+from knowledge.points import cents_of
 from knowledge.rulebook import Cycle, Indicator, IndicatorType
-from scoring.compute import cents_of
 
 DEMO_SEED = 2026
 DEMO_BY = "示例数据"

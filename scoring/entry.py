@@ -20,7 +20,7 @@ from db import scoring_store
 from db.models import LedgerEntry
 from db.scoring_store import NewEntry, UnitUpsert
 from knowledge.files import InputError, Problem
-from scoring.compute import cents_of, decimal_of
+from knowledge.points import cents_of, decimal_of
 from scoring.imports import (
     CODE,
     DATE,
@@ -179,7 +179,7 @@ def _text_problems(note: str, entered_by: str, problems: list[Problem]) -> None:
         problems.append(Problem(ARGUMENTS, f"录入人过长（最多 {MAX_SHORT} 字）", field=ENTERED_BY))
 
 
-def add_entry(
+def prepare_entry(
     *,
     session: Session,
     unit: str,
@@ -190,8 +190,9 @@ def add_entry(
     entered_by: str,
     today: date,
     source: str = MANUAL_SOURCE,
-) -> EntryView:
-    """Record one entry; every problem with the arguments is reported at once."""
+) -> NewEntry:
+    """One entry checked and resolved (codes, exact points), not written: every problem with
+    the arguments is reported at once. A confirm step shows this before anything is stored."""
     problems: list[Problem] = []
     unit_code = indicator_code = ""
     try:
@@ -214,19 +215,42 @@ def add_entry(
     _text_problems(note, entered_by, problems)
     if problems:
         raise InputError(problems)
-    record = scoring_store.add_entry(
-        session=session,
-        entry=NewEntry(
-            entry_date=entry_date,
-            unit_code=unit_code,
-            indicator_code=indicator_code,
-            points_cents=cents,
-            entered_by=entered_by.strip(),
-            note=note.strip(),
-            source=source,
-        ),
+    return NewEntry(
+        entry_date=entry_date,
+        unit_code=unit_code,
+        indicator_code=indicator_code,
+        points_cents=cents,
+        entered_by=entered_by.strip(),
+        note=note.strip(),
+        source=source,
     )
-    return EntryView.of(record)
+
+
+def add_entry(
+    *,
+    session: Session,
+    unit: str,
+    indicator: str,
+    points: str | Decimal,
+    entry_date: date,
+    note: str,
+    entered_by: str,
+    today: date,
+    source: str = MANUAL_SOURCE,
+) -> EntryView:
+    """Record one entry; every problem with the arguments is reported at once."""
+    entry = prepare_entry(
+        session=session,
+        unit=unit,
+        indicator=indicator,
+        points=points,
+        entry_date=entry_date,
+        note=note,
+        entered_by=entered_by,
+        today=today,
+        source=source,
+    )
+    return EntryView.of(scoring_store.add_entry(session=session, entry=entry))
 
 
 def reverse_entry(*, session: Session, entry_id: int, note: str, entered_by: str) -> EntryView:

@@ -28,8 +28,8 @@ from knowledge.files import (
     read_xlsx_tables,
     suffix_of,
 )
+from knowledge.points import cents_of
 from knowledge.rulebook_files import CODE_PATTERN
-from scoring.compute import cents_of
 
 # Canonical column names (Chinese) and the other spellings accepted for them.
 CODE, NAME, GROUP = "编码", "名称", "分组"

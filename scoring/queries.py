@@ -18,13 +18,13 @@ from sqlmodel import Session
 
 from db import scoring_store
 from db.scoring_store import UnitInfo
+from knowledge.points import decimal_of
 from knowledge.rulebook import Indicator, IndicatorType
 from knowledge.rulebook_files import parse_rulebook_text
 from scoring.compute import (
     LIMIT_TEXT,
     IndicatorTotal,
     UnitScore,
-    decimal_of,
     half_year_score,
     round_half_up,
     score_units,

@@ -18,7 +18,7 @@ from telegram import Bot, Update
 from telegram.ext import Application
 from telegram.request import BaseRequest, RequestData
 
-from bot.services import Services
+from bot.services import Clock, Services
 from bot.settings import Settings
 from bot.telegram.app import build_application
 from bot.telegram.guard import FloodGate
@@ -247,7 +247,7 @@ def make_application(
 ) -> Application:  # type: ignore[type-arg]
     """The real Application, offline, on a seeded database."""
     settings = Settings(database_url=database_url, telegram_token=TOKEN)
-    services = Services(settings)
+    services = Services(settings, clock=Clock(settings.zone, pinned_today=lambda: TODAY))
     seed(services)
     return build_application(
         services,
@@ -255,5 +255,4 @@ def make_application(
         get_updates_request=request,
         rate_limit=False,
         flood_gate=flood_gate or FloodGate(limit=10_000),
-        today=lambda: TODAY,
     )

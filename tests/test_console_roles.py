@@ -44,7 +44,7 @@ def test_anonymous_may_ask_but_not_see_scores(loaded: str) -> None:
     out = chat(loaded, None, "/help", "/score", "/add NB01 KF-02 0.5 x", "纳税人满意度怎么算")
     assert "/ask" in out
     assert "/score　" not in out
-    assert "/start　" not in out  # binding is Telegram's; the console uses --as
+    assert "/start　" in out  # the same help in every door
     assert "仅向已绑定单位的用户开放" in out  # /score
     assert "仅限绩效办使用" in out  # /add
     assert "【DL-04】纳税人满意度" in out

@@ -11,7 +11,6 @@ from collections.abc import Iterator
 import pytest
 
 from bot import learning
-from bot.conversation import Conversation
 from bot.services import Services
 from bot.settings import Settings
 from db import rulebook_store
@@ -40,7 +39,7 @@ def asked(services: Services, question: str, *, by: str = "tg:1") -> tuple[Match
     matcher = services.matcher()
     assert matcher is not None
     result = matcher.match_question(question)
-    (question_id,) = Conversation(services, channel="telegram").record([result], asked_by=by)
+    (question_id,) = services.conversation.record([result], channel="telegram", asked_by=by)
     return result, question_id
 
 

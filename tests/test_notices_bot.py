@@ -11,6 +11,7 @@ import pytest
 from sqlmodel import Session, col, select
 from telegram.ext import Application
 
+from bot.services import Clock as BureauClock
 from bot.services import Services
 from bot.telegram.app import build_application
 from bot.telegram.guard import FloodGate
@@ -54,10 +55,14 @@ class Bot:
 
 @pytest.fixture
 async def bot(database_url: str) -> AsyncIterator[Bot]:
-    services = Services(notice_settings(database_url))
+    clock = Clock()
+    settings = notice_settings(database_url)
+    services = Services(
+        settings,
+        clock=BureauClock(settings.zone, utc_now=clock, pinned_today=lambda: date(2026, 3, 2)),
+    )
     seed_month(services, admin=True)
     services.reload()
-    clock = Clock()
     request = RecordingRequest()
     app = build_application(
         services,
@@ -65,8 +70,6 @@ async def bot(database_url: str) -> AsyncIterator[Bot]:
         get_updates_request=request,
         rate_limit=False,
         flood_gate=FloodGate(limit=10_000),
-        today=lambda: date(2026, 3, 2),
-        now=clock,
     )
     async with app:
         yield Bot(app, request, Users(app.bot), clock, services)

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.rectification import Rectification
-from bot.render import html_to_plain
+from bot.core.reply import html_to_plain
 from bot.services import Services
 from db.schema import upgrade  # noqa: F401 - the engine fixture migrates
 from scoring.notices import (

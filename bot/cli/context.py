@@ -10,8 +10,6 @@ from typing import NoReturn
 import typer
 
 from bot.services import Services
-from db.schema import SchemaError
-from knowledge.files import InputError
 
 
 def services_of(ctx: typer.Context) -> Services:
@@ -30,6 +28,9 @@ def fail(message: str, code: int = 1) -> NoReturn:
 @contextmanager
 def reported_errors() -> Iterator[None]:
     """Turn input and schema errors into a plain message and a non-zero exit."""
+    from db.schema import SchemaError
+    from knowledge.files import InputError
+
     try:
         yield
     except InputError as exc:

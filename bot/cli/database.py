@@ -5,8 +5,6 @@ from __future__ import annotations
 import typer
 
 from bot.cli.context import fail, services_of
-from db.schema import current_revision, head_revision, upgrade
-from db.session import make_engine
 
 app = typer.Typer(help="数据库结构管理", no_args_is_help=True)
 
@@ -14,6 +12,9 @@ app = typer.Typer(help="数据库结构管理", no_args_is_help=True)
 @app.command("upgrade", help="把数据库结构升级到最新版本")
 def upgrade_command(ctx: typer.Context) -> None:
     """Bring the database schema to the newest version."""
+    from db.schema import current_revision, upgrade
+    from db.session import make_engine
+
     engine = make_engine(services_of(ctx).settings.database_url)
     try:
         before = current_revision(engine)
@@ -32,6 +33,9 @@ def upgrade_command(ctx: typer.Context) -> None:
 @app.command("current", help="查看数据库结构版本及本程序所需版本")
 def current_command(ctx: typer.Context) -> None:
     """Show the schema version of the database and the one this release needs."""
+    from db.schema import current_revision, head_revision
+    from db.session import make_engine
+
     engine = make_engine(services_of(ctx).settings.database_url)
     try:
         current = current_revision(engine)

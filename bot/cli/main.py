@@ -10,15 +10,8 @@ import typer
 from bot.cli import database, learning, questions, rulebook, scoring, telegram_bot, users
 from bot.cli import notices as notices_cli
 from bot.cli.context import fail, reported_errors, services_of
-from bot.console import ConsoleChat, resolve_caller
-from bot.conversation import Conversation
-from bot.membership import Membership
-from bot.scoreboard import Scoreboard
 from bot.services import Services
 from bot.settings import load_settings
-from bot.uploads import Uploads
-from db import rulebook_store, scoring_store
-from knowledge.rulebook_files import read_rulebook
 
 app = typer.Typer(
     help="kpibot：绩效考评助手（指标问答、积分排名、整改通报）",
@@ -48,13 +41,11 @@ def ensure_sample_rulebook(services: Services) -> bool:
     """Load the shipped sample rulebook when the database has none; True if loaded."""
     if services.rulebook() is not None:
         return False
-    sample = read_rulebook(services.settings.sample_rulebook)
+    from scoring.rulebook_import import import_rulebook_file
+
     with services.session() as session:
-        rulebook_store.import_rulebook(
-            session=session,
-            rulebook=sample,
-            source=services.settings.sample_rulebook.name,
-            imported_by="demo",
+        import_rulebook_file(
+            session=session, path=services.settings.sample_rulebook, imported_by="demo"
         )
     services.reload()
     return True
@@ -63,32 +54,21 @@ def ensure_sample_rulebook(services: Services) -> bool:
 AsOption = Annotated[
     str | None,
     typer.Option(
-        "--as", help="身份：admin、staff:单位编码、liaison:单位编码，或已绑定用户的 Telegram ID"
+        "--as",
+        help="身份：admin、staff:单位编码、liaison:单位编码，或 telegram:已绑定用户的 ID",
     ),
 ]
 
 
 def open_console(services: Services, as_text: str | None) -> None:
     """Run the console chat as the caller ``--as`` names."""
-    membership = Membership(services)
-
-    def unit_exists(code: str) -> bool:
-        with services.session() as session:
-            return any(
-                u.code.upper() == code.upper() for u in scoring_store.list_units(session=session)
-            )
+    from bot.console import ConsoleChat, resolve_identity
 
     try:
-        caller = resolve_caller(as_text, membership, unit_exists=unit_exists)
+        identity = resolve_identity(services, as_text)
     except ValueError as exc:
         fail(str(exc))
-    ConsoleChat(
-        Conversation(services, channel="console"),
-        scoreboard=Scoreboard(services, today=services.today),
-        membership=membership,
-        uploads=Uploads(services, today=services.today),
-        caller=caller,
-    ).run()
+    ConsoleChat(services.dispatcher, identity).run()
 
 
 @app.command("chat", help="在终端打开对话（可用 --as 指定身份）")

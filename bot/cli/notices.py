@@ -16,9 +16,9 @@ import typer
 from telegram.ext import AIORateLimiter, ExtBot
 
 from bot.cli.context import fail, reported_errors, services_of
+from bot.core.reply import html_to_plain
 from bot.rectification import NoticeError, Rectification, RunReport
-from bot.render import html_to_plain
-from bot.services import Services
+from bot.services import Clock, Services
 from bot.telegram.network import RetryingRequest
 from bot.telegram.notices import DrainReport, OutboxSender
 from db.models import utcnow
@@ -34,13 +34,13 @@ RETRY_WAIT = 60.0
 
 
 def _rectification(services: Services, today: datetime | None) -> Rectification:
-    """The notices as of ``today`` at the configured time (a clock shifted, not frozen)."""
-    if today is None:
-        return Rectification(services)
-    settings = services.settings
-    target = datetime.combine(today.date(), settings.notice_time, tzinfo=settings.zone)
-    offset = target - utcnow()
-    return Rectification(services, now=lambda: utcnow() + offset)
+    """The notices as of ``today`` at the configured time (the clock shifted, not frozen)."""
+    if today is not None:
+        settings = services.settings
+        target = datetime.combine(today.date(), settings.notice_time, tzinfo=settings.zone)
+        offset = target - utcnow()
+        services.use_clock(Clock(settings.zone, utc_now=lambda: utcnow() + offset))
+    return services.rectification
 
 
 def _print_report(report: RunReport) -> None:

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from bot.cli.context import fail, reported_errors, services_of, stdin_is_terminal
-from bot.conversation import Conversation
-from bot.learning import unanswered_groups
-from bot.render import html_to_plain
-from knowledge.matcher import MatchResult
+from bot.core.reply import html_to_plain
+
+if TYPE_CHECKING:
+    from knowledge.matcher import MatchResult
 
 report_app = typer.Typer(help="报表", no_args_is_help=True)
 BATCH = 500
@@ -38,7 +38,7 @@ def ask_command(
     """Ask what an indicator means; prints the card, the candidates or the none message."""
     services = services_of(ctx)
     with reported_errors():
-        conversation = Conversation(services, channel="cli")
+        conversation = services.conversation
         matcher = services.matcher()
         if matcher is None:
             fail(html_to_plain(services.renderer.html("no_rulebook.html.j2")))
@@ -46,11 +46,11 @@ def ask_command(
             if not question.strip():
                 fail('问题为空。用法：kpibot ask "问题"')
             result = matcher.match_question(question)
-            conversation.record([result])
+            conversation.record([result], channel="cli")
             if as_json:
                 typer.echo(result_json(result))
             else:
-                typer.echo(html_to_plain(conversation.reply_for(result).html))
+                typer.echo(html_to_plain(conversation.reply_for(result).text))
             return
         if stdin_is_terminal():
             typer.echo("请逐行输入问题，Ctrl-D 结束：", err=True)
@@ -65,11 +65,11 @@ def ask_command(
             if as_json:
                 out.write(result_json(result) + "\n")
             else:
-                out.write(html_to_plain(conversation.reply_for(result).html) + "\n\n")
+                out.write(html_to_plain(conversation.reply_for(result).text) + "\n\n")
             if len(pending) >= BATCH:
-                conversation.record(pending)
+                conversation.record(pending, channel="cli")
                 pending.clear()
-        conversation.record(pending)
+        conversation.record(pending, channel="cli")
         out.flush()
 
 
@@ -80,6 +80,8 @@ def unanswered_command(
     as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False,
 ) -> None:
     """Questions the rulebook could not answer, similar ones grouped, most frequent first."""
+    from bot.learning import unanswered_groups
+
     services = services_of(ctx)
     with reported_errors():
         total, groups = unanswered_groups(services)

@@ -8,11 +8,6 @@ from typing import Annotated
 import typer
 
 from bot.cli.context import reported_errors, services_of
-from db import rulebook_store
-from knowledge.learned import learned_of
-from knowledge.rulebook_files import read_rulebook, write_rulebook
-from knowledge.synonyms import synonyms_of
-from scoring.rules import rules_from_rulebook
 
 app = typer.Typer(help="考评指标细则：校验、导入、导出", no_args_is_help=True)
 
@@ -25,11 +20,10 @@ FaqOption = Annotated[
 @app.command("check", help="校验细则文件（YAML、CSV、XLSX），不写入数据库")
 def check_command(file: FileArg, faq: FaqOption = None) -> None:
     """Validate a rulebook file without touching the database."""
+    from scoring.rulebook_import import read_checked_rulebook
+
     with reported_errors():
-        rulebook = read_rulebook(file, faq_path=faq)
-        rules_from_rulebook(rulebook.scoring, file=file.name)
-        learned_of(rulebook, file=file.name)
-        synonyms_of(rulebook)
+        rulebook = read_checked_rulebook(file, faq_path=faq)
     counts: dict[str, int] = {}
     for item in rulebook.indicators:
         counts[item.type.value] = counts.get(item.type.value, 0) + 1
@@ -45,14 +39,13 @@ def import_command(
     by: Annotated[str, typer.Option("--by", help="导入人（记入版本记录）")] = "cli",
 ) -> None:
     """Validate and load a rulebook; codes missing from it are retired, not deleted."""
+    from scoring.rulebook_import import import_rulebook_file
+
     services = services_of(ctx)
-    with reported_errors():
-        rulebook = read_rulebook(file, faq_path=faq)
-        rules_from_rulebook(rulebook.scoring, file=file.name)
-        with services.session() as session:
-            result = rulebook_store.import_rulebook(
-                session=session, rulebook=rulebook, source=file.name, imported_by=by
-            )
+    with reported_errors(), services.session() as session:
+        rulebook, result = import_rulebook_file(
+            session=session, path=file, faq_path=faq, imported_by=by
+        )
     services.reload()
     typer.echo(
         f"已导入《{rulebook.title}》（版本 #{result.version_id}）：新增 {len(result.added)} 项，"
@@ -72,6 +65,8 @@ def export_command(
     file: Annotated[Path, typer.Argument(help="导出为 .yaml 或 .xlsx")],
 ) -> None:
     """Write the live rulebook back to YAML or XLSX."""
+    from knowledge.rulebook_files import write_rulebook
+
     services = services_of(ctx)
     with reported_errors():
         rulebook = services.rulebook()

@@ -7,10 +7,8 @@ from typing import Annotated
 from urllib.parse import urlparse
 
 import typer
-from telegram import Update
 
 from bot.cli.context import fail, services_of
-from bot.telegram.app import build_application
 
 logger = logging.getLogger(__name__)
 
@@ -22,13 +20,17 @@ def run_command(
     poll_interval: Annotated[float, typer.Option("--poll-interval", help="轮询间隔（秒）")] = 0.0,
 ) -> None:
     """Run the Telegram bot until interrupted."""
+    from telegram import Update
+
+    from bot.telegram.app import build_application
+
     services = services_of(ctx)
     settings = services.settings
     if settings.telegram_token is None:
         fail("未配置 KPIBOT_TELEGRAM_TOKEN（机器人令牌），无法启动。")
     logging.getLogger().setLevel(min(logging.getLogger().level, logging.INFO))
     logging.getLogger("httpx").setLevel(logging.WARNING)  # its log lines carry the token
-    application = build_application(services, today=services.today)
+    application = build_application(services)
     if settings.webhook_url:
         if settings.webhook_secret is None:
             fail("webhook 模式需要配置 KPIBOT_WEBHOOK_SECRET。")

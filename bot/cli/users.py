@@ -8,8 +8,7 @@ from typing import Annotated
 import typer
 
 from bot.cli.context import fail, reported_errors, services_of
-from db import users_store
-from db.users_store import InviteError, Role
+from db.roles import Role
 
 app = typer.Typer(help="机器人用户与邀请码", no_args_is_help=True)
 
@@ -27,6 +26,9 @@ def invite_command(
     days: Annotated[int, typer.Option("--days", min=1, max=90, help="有效天数")] = 7,
 ) -> None:
     """Make a one-time invite code; the code alone is printed on the last line."""
+    from db import users_store
+    from db.users_store import InviteError
+
     services = services_of(ctx)
     with reported_errors():
         try:
@@ -48,7 +50,9 @@ def invite_command(
 
 @app.command("list", help="列出已绑定的机器人用户：ID、角色、单位")
 def list_command(ctx: typer.Context) -> None:
-    """List bound users: Telegram id, role and unit."""
+    """List bound users: channel and id, role and unit."""
+    from db import users_store
+
     services = services_of(ctx)
     with reported_errors(), services.session() as session:
         users = users_store.list_users(session=session)
@@ -56,4 +60,6 @@ def list_command(ctx: typer.Context) -> None:
         typer.echo("尚无绑定用户。")
         return
     for user in users:
-        typer.echo(f"{user.telegram_id}\t{Role(user.role).label}\t{user.unit_code or '-'}")
+        typer.echo(
+            f"{user.channel}:{user.external_id}\t{Role(user.role).label}\t{user.unit_code or '-'}"
+        )

@@ -1,47 +1,20 @@
-"""Admission at the door: the permission check every handler passes, and flood control."""
+"""Flood control at the Telegram door: a user sending too fast is slowed down alone."""
 
 from __future__ import annotations
 
 import logging
 import time
 from collections import defaultdict, deque
-from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any
 
 from telegram import Update
-from telegram.ext import ApplicationHandlerStop, ContextTypes
+from telegram.ext import ApplicationHandlerStop
 
-from bot.access import Audience, Caller, admit
-from bot.telegram.desk import desk_of, remember_caller
-from bot.telegram.replies import answer_text
+from bot.core.boundary import outgoing
+from bot.core.dispatcher import TOO_FAST
+from bot.telegram.door import BotContext
 
 logger = logging.getLogger(__name__)
-
-Callback = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
-
-
-def guarded(action: str, audience: Audience, callback: Callback) -> Callback:
-    """``callback`` behind the permission check for ``audience``; refusals answer politely."""
-
-    async def admitted(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Look the caller up, refuse or hand over."""
-        desk = desk_of(context)
-        user = update.effective_user
-        if audience is Audience.ANYONE:
-            caller = Caller(user.id if user else None)
-        else:
-            caller = await desk.run(desk.membership.caller, user.id if user else None)
-        refusal = admit(caller, audience, action)
-        if refusal is not None:
-            await answer_text(update, refusal)
-            return
-        remember_caller(context, caller)
-        await callback(update, context)
-
-    admitted.__doc__ = callback.__doc__
-    admitted.__name__ = callback.__name__
-    return admitted
 
 
 @dataclass
@@ -68,7 +41,7 @@ class FloodGate:
         self.warned.discard(user_id)
         return True
 
-    async def __call__(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def __call__(self, update: Update, context: BotContext) -> None:
         """Stop the update here when its sender is flooding."""
         user = update.effective_user
         if user is None or self.allow(user.id):
@@ -76,5 +49,8 @@ class FloodGate:
         logger.info("flood: dropped an update from user %s", user.id)
         if user.id not in self.warned:
             self.warned.add(user.id)
-            await answer_text(update, "您发送得太快了，请稍等片刻再试。")
+            if update.callback_query is not None:
+                await update.callback_query.answer(outgoing(TOO_FAST), show_alert=True)
+            elif update.effective_message is not None:
+                await update.effective_message.reply_text(outgoing(TOO_FAST), do_quote=False)
         raise ApplicationHandlerStop

@@ -19,46 +19,32 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import Bot, InlineKeyboardMarkup, Message
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
-from telegram.ext import Application, ContextTypes
-from telegram.ext.filters import MessageFilter
+from telegram.ext import Application
 
-from bot.access import Caller
-from bot.conversation import Reply
+from bot.core.boundary import outgoing
+from bot.core.notices import notice_buttons
+from bot.core.reply import Reply
 from bot.rectification import NoticeError, Rectification
 from bot.services import Services
 from bot.settings import Settings
-from bot.telegram.desk import desk_of
-from bot.telegram.replies import answer_text, send
+from bot.telegram.door import BotContext, keyboard
 from bot.telegram.split import split_html
 from db import notices_store
 from db.models import utcnow
 from db.notices_store import DeliveryJob, DeliveryStatus
 from db.session import session_scope
 
-# Opt in to python-telegram-bot's timedelta time periods (RetryAfter.retry_after): the int
-# form is deprecated and warns on every flood-control answer.
-os.environ.setdefault("PTB_TIMEDELTA", "true")
-
 logger = logging.getLogger(__name__)
 
 NOTICES = "kpibot.notices"
-ACK, MEASURES = "ack", "m"
-ACK_LABEL, MEASURES_LABEL = "已阅", "报送整改措施"
 
 
-def notice_keyboard(notice_id: int) -> InlineKeyboardMarkup:
-    """已阅 and 报送整改措施 under a notice or its reminder."""
-    return InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(ACK_LABEL, callback_data=f"nt:{ACK}:{notice_id}"),
-                InlineKeyboardButton(MEASURES_LABEL, callback_data=f"nt:{MEASURES}:{notice_id}"),
-            ]
-        ]
-    )
+def notice_keyboard(notice_id: int) -> InlineKeyboardMarkup | None:
+    """已阅 and 报送整改措施 under a notice or its reminder (the core's buttons)."""
+    return keyboard(Reply("", notice_buttons(notice_id)))
 
 
 # ---------------------------------------------------------------- pacing
@@ -197,7 +183,7 @@ class OutboxSender:
         return report
 
     async def _send(self, job: DeliveryJob) -> Message:
-        pieces = split_html(job.text)
+        pieces = split_html(outgoing(job.text))
         markup = notice_keyboard(job.notice_id) if job.buttons and job.notice_id else None
         message: Message | None = None
         for number, piece in enumerate(pieces, start=1):
@@ -297,44 +283,27 @@ class OutboxSender:
 # ---------------------------------------------------------------- the desk and its jobs
 
 
-class MeasuresPrompts(MessageFilter):
-    """Users who pressed 报送整改措施: their next text message is the measures."""
-
-    def __init__(self) -> None:
-        super().__init__(name="awaiting_measures")
-        self.waiting: dict[int, int] = {}  # user id → notice id
-
-    def filter(self, message: Message) -> bool:
-        """Whether the message's author owes measures."""
-        return message.from_user is not None and message.from_user.id in self.waiting
-
-
 @dataclass
 class NoticeDesk:
     """What the notice handlers and jobs share, kept in ``bot_data``."""
 
     rectification: Rectification
     sender: OutboxSender
-    prompts: MeasuresPrompts
 
 
-def build_notice_desk(
-    application: Application,  # type: ignore[type-arg]
-    services: Services,
-    *,
-    now: Callable[[], datetime] = utcnow,
-) -> NoticeDesk:
+def build_notice_desk(application: Application, services: Services) -> NoticeDesk:  # type: ignore[type-arg]
     """The notice desk over the application's bot, stored in ``bot_data``."""
     desk = NoticeDesk(
-        rectification=Rectification(services, now=now),
-        sender=OutboxSender(application.bot, lambda: services.engine, services.settings, now=now),
-        prompts=MeasuresPrompts(),
+        rectification=services.rectification,
+        sender=OutboxSender(
+            application.bot, lambda: services.engine, services.settings, now=services.now
+        ),
     )
     application.bot_data[NOTICES] = desk
     return desk
 
 
-def notice_desk(context: ContextTypes.DEFAULT_TYPE) -> NoticeDesk:
+def notice_desk(context: BotContext) -> NoticeDesk:
     """The notice desk stored at build time."""
     desk = context.bot_data[NOTICES]
     assert isinstance(desk, NoticeDesk)
@@ -361,12 +330,12 @@ def schedule_notice_jobs(application: Application) -> None:  # type: ignore[type
     )
 
 
-def _drain_soon(context: ContextTypes.DEFAULT_TYPE) -> None:
+def _drain_soon(context: BotContext) -> None:
     if context.job_queue is not None:
-        context.job_queue.run_once(drain_job, when=0.0, name="outbox-now")
+        context.job_queue.run_once(drain_job, when=0.0, name="outbox-now")  # type: ignore[arg-type]
 
 
-async def monthly_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+async def monthly_job(context: BotContext) -> None:
     """Run last month's notices when today is their (possibly moved) run date."""
     desk = notice_desk(context)
     month = await asyncio.to_thread(desk.rectification.due_month)
@@ -386,7 +355,7 @@ async def monthly_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     _drain_soon(context)
 
 
-async def drain_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+async def drain_job(context: BotContext) -> None:
     """Send what the outbox holds (one drain at a time)."""
     sender = notice_desk(context).sender
     if sender.lock.locked():
@@ -402,7 +371,7 @@ async def drain_job(context: ContextTypes.DEFAULT_TYPE) -> None:
         )
 
 
-async def follow_up_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+async def follow_up_job(context: BotContext) -> None:
     """Queue reminders and escalations that have fallen due."""
     report = await asyncio.to_thread(notice_desk(context).rectification.follow_up)
     if report.reminders or report.escalations:
@@ -412,85 +381,3 @@ async def follow_up_job(context: ContextTypes.DEFAULT_TYPE) -> None:
             len(report.escalations),
         )
         _drain_soon(context)
-
-
-# ---------------------------------------------------------------- handlers
-
-
-async def notices_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Show the office the digest of a month's notices (the month just ended by default)."""
-    rectification = notice_desk(context).rectification
-    try:
-        month = (
-            rectification.parse_month(" ".join(context.args))
-            if context.args
-            else rectification.default_month()
-        )
-    except NoticeError as exc:
-        await answer_text(
-            update, rectification.services.renderer.html("problem.html.j2", message=str(exc))
-        )
-        return
-    digest = await asyncio.to_thread(rectification.digest, month)
-    message = update.effective_message
-    if message is not None:
-        await send(message, Reply(rectification.digest_html(digest)))
-
-
-async def notice_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """已阅 / 报送整改措施 under a notice."""
-    query = update.callback_query
-    if query is None or query.data is None:
-        return
-    parts = query.data.split(":")
-    if len(parts) != 3 or parts[1] not in (ACK, MEASURES) or not parts[2].isdigit():
-        await query.answer("该按钮已失效。")
-        return
-    action, notice_id = parts[1], int(parts[2])
-    desk = desk_of(context)
-    notices = notice_desk(context)
-    caller: Caller = await desk.run(desk.membership.caller, query.from_user.id)
-    try:
-        if action == ACK:
-            answer = await desk.run(notices.rectification.acknowledge, notice_id, caller)
-            await query.answer(answer, show_alert=True)
-            return
-        label = await desk.run(notices.rectification.check_answerable, notice_id, caller)
-    except NoticeError as exc:
-        await query.answer(str(exc), show_alert=True)
-        return
-    notices.prompts.waiting[query.from_user.id] = notice_id
-    await query.answer()
-    chat = update.effective_chat
-    if chat is not None:
-        await context.bot.send_message(
-            chat.id,
-            notices.rectification.services.renderer.html(
-                "notice_measures_prompt.html.j2", label=label
-            ),
-            parse_mode=ParseMode.HTML,
-        )
-
-
-async def measures_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Store the text a liaison sent after pressing 报送整改措施, and confirm it."""
-    message = update.effective_message
-    user = update.effective_user
-    if message is None or user is None or not message.text:
-        return
-    notices = notice_desk(context)
-    notice_id = notices.prompts.waiting.pop(user.id, None)
-    if notice_id is None:
-        return
-    desk = desk_of(context)
-    caller = await desk.run(desk.membership.caller, user.id)
-    renderer = notices.rectification.services.renderer
-    try:
-        confirmation = await desk.run(
-            notices.rectification.store_measures, notice_id, caller, message.text
-        )
-    except NoticeError as exc:
-        await answer_text(update, renderer.html("problem.html.j2", message=str(exc)))
-        return
-    await send(message, Reply(confirmation))
-    _drain_soon(context)

@@ -11,10 +11,14 @@ from db.models import metadata
 config = context.config
 engine: Engine | None = config.attributes.get("engine")
 if engine is None:
-    from bot.settings import load_settings
+    # Run by the ``alembic`` tool rather than through db.schema: the URL comes from its
+    # configuration or the environment. The db layer never reads the bot's settings.
+    import os
+
     from db.session import make_engine
 
-    engine = make_engine(load_settings().database_url)
+    url = config.get_main_option("sqlalchemy.url") or os.environ.get("KPIBOT_DATABASE_URL")
+    engine = make_engine(url or "sqlite:///kpibot.db")
 
 with engine.begin() as connection:
     context.configure(

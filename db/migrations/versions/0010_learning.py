@@ -1,7 +1,7 @@
 """learned phrasings, office synonyms, question feedback
 
 Revision ID: 0010
-Revises: 0004
+Revises: 0005
 Create Date: 2026-12-02 00:43:24.517998
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0010"
-down_revision: str | None = "0004"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

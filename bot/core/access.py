@@ -1,7 +1,8 @@
 """Who may do what: the one place every permission is decided.
 
-A caller is whoever writes to a front door; an audience is who a command is for. The command
-table gives each command an audience, and every handler is admitted through :func:`admit`.
+A caller is whoever writes to a door, known by ``(channel, external_id)``; an audience is who
+a command or a button is for. The command table gives each an audience, and the dispatcher
+admits every message through :func:`admit`.
 """
 
 from __future__ import annotations
@@ -25,11 +26,19 @@ class Audience(IntEnum):
 
 @dataclass(frozen=True)
 class Caller:
-    """A user as the permission check sees them."""
+    """A user as the core sees them: where they write from, who they are, their role.
 
-    user_id: int | None
+    ``channel`` is the door (``telegram``, ``wecom``, ``console``, ``cli``) and
+    ``external_id`` the channel's own id of the user as text. ``user_id`` is the number
+    recorded as who answered a notice: the Telegram id for Telegram users, the account
+    number (``bot_user.id``) for users of other channels, None when unbound.
+    """
+
+    channel: str
+    external_id: str
     role: Role | None = None
     unit_code: str | None = None
+    user_id: int | None = None
 
     @property
     def clearance(self) -> Audience:
@@ -44,6 +53,11 @@ class Caller:
     def is_admin(self) -> bool:
         """Whether the caller is the performance office."""
         return self.clearance is Audience.ADMIN
+
+    @property
+    def who(self) -> str:
+        """Who entered a change, for the ledger's audit trail (``telegram:123``)."""
+        return f"{self.channel}:{self.external_id}"[:100]
 
 
 REFUSALS = {
@@ -66,9 +80,9 @@ def admit(caller: Caller, audience: Audience, action: str) -> str | None:
     if may(caller, audience):
         return None
     logger.info(
-        "refused %s to user %s (role %s, needs %s)",
+        "refused %s to %s (role %s, needs %s)",
         action,
-        caller.user_id,
+        caller.who,
         caller.role.value if caller.role else "none",
         audience.name.lower(),
     )
@@ -84,7 +98,7 @@ def unit_in_view(caller: Caller, unit_code: str | None) -> str | None:
         return unit_code or caller.unit_code
     if unit_code is None or unit_code.upper() == (caller.unit_code or "").upper():
         return caller.unit_code
-    logger.info("refused unit %s to user %s", unit_code, caller.user_id)
+    logger.info("refused unit %s to %s", unit_code, caller.who)
     return None
 
 
