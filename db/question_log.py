@@ -51,17 +51,6 @@ def _open_questions() -> ColumnElement[bool]:
     )
 
 
-def latest_unanswered(*, session: Session, limit: int) -> list[QuestionLog]:
-    """The ``limit`` most recent open questions, oldest of them first."""
-    statement = (
-        select(QuestionLog)
-        .where(_open_questions())
-        .order_by(col(QuestionLog.id).desc())
-        .limit(limit)
-    )
-    return list(reversed(session.exec(statement).all()))
-
-
 def unanswered_questions(
     *, session: Session, since: datetime | None = None, status: str | None = None
 ) -> list[QuestionLog]:

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.rectification import Rectification
 from bot.core.reply import html_to_plain
+from bot.rectification import Rectification
 from bot.services import Services
 from db.schema import upgrade  # noqa: F401 - the engine fixture migrates
 from scoring.notices import (
