@@ -141,6 +141,17 @@ def attach(services: Services, reference: str, code: str, *, by: str) -> Attache
     return Attached(indicator.code, indicator.name, questions, learned)
 
 
+def forget(services: Services, code: str, question: str) -> int:
+    """Remove a learned phrasing the office no longer wants; how many went."""
+    with services.session() as session:
+        found = rulebook_store.find_indicator(session=session, code=code.strip())
+        canonical = found[0].code if found is not None else code.strip()
+        removed = learning_store.forget_phrasing(session=session, code=canonical, question=question)
+    if removed:
+        services.reload()
+    return removed
+
+
 def record_pick(services: Services, question_id: int, code: str, *, by: str) -> None:
     """The asker chose a clarify candidate: remember the question for that indicator."""
     with services.session() as session:

@@ -67,6 +67,12 @@ def test_attaching_a_group_makes_its_questions_answered(loaded: str) -> None:
     learned = kpibot(loaded, "questions", "learned", "--code", "DL-06").out.splitlines()
     assert learned == [f"DL-06\t{q}\t绩效办归入\t王科长" for q in WAITING]
 
+    run = kpibot(loaded, "questions", "forget", "DL-06", WAITING[1])
+    assert (run.code, run.out.strip()) == (0, "已删除这条问法，立即生效。")
+    assert outcome(loaded, WAITING[0]) == ("answer", ["DL-06"])  # the other one still teaches
+    run = kpibot(loaded, "questions", "forget", "DL-06", WAITING[1])
+    assert (run.code, run.err.strip()) == (1, "指标 DL-06 没有这条已学会的问法。")
+
 
 def test_attaching_one_question_by_its_number(loaded: str) -> None:
     assert outcome(loaded, WAITING[0]) == ("none", [])

@@ -67,6 +67,23 @@ def learned_command(
         typer.echo(f"{phrasing.code}\t{phrasing.question}\t{phrasing.source.label}\t{phrasing.by}")
 
 
+@questions_app.command("forget", help="删除一条已学会的问法（指标编码 问法），立即生效")
+def forget_command(
+    ctx: typer.Context,
+    code: Annotated[str, typer.Argument(help="指标编码")],
+    question: Annotated[str, typer.Argument(help="问法，与 kpibot questions learned 所列一致")],
+) -> None:
+    """Remove one learned phrasing."""
+    from bot import learning
+
+    services = services_of(ctx)
+    with reported_errors():
+        removed = learning.forget(services, code, question)
+    if not removed:
+        fail(f"指标 {code} 没有这条已学会的问法。")
+    typer.echo("已删除这条问法，立即生效。")
+
+
 @synonyms_app.command(
     "import", help="导入同义词表（CSV 或 XLSX，列：日常用语、规范用语），立即生效"
 )
