@@ -1,7 +1,7 @@
 """The console door: the core's conversation in a terminal, buttons as numbered choices.
 
 It offers what every door offers to the same role (``kpibot chat --as admin``,
-``--as staff:NB01``, ``--as liaison:NB01``, ``--as telegram:12345678`` for a bound Telegram
+``--as staff:PC01``, ``--as liaison:PC01``, ``--as telegram:12345678`` for a bound Telegram
 user): each line goes to the core's dispatcher, each reply is printed as plain text with its
 buttons numbered; typing a number presses one (the core remembers what it offered). On a
 terminal, lines can be edited and recalled (readline).
@@ -22,6 +22,7 @@ from bot.core.dispatcher import Message as CoreMessage
 from bot.core.reply import Reply
 from bot.services import Services
 from db.users_store import Role
+from knowledge.files import MAX_INPUT_BYTES
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +57,7 @@ def resolve_identity(services: Services, text: str | None) -> tuple[str, str]:
         raise ValueError(AS_HELP) from None
     unit = rest.strip().upper() or None
     if role is not Role.ADMIN and unit is None:
-        raise ValueError(f"{role.label}需要指定单位，例如 --as {role.value}:NB01")
+        raise ValueError(f"{role.label}需要指定单位，例如 --as {role.value}:PC01")
     with services.session() as session:
         if unit is not None and scoring_store.get_unit(session=session, code=unit) is None:
             raise ValueError(f"未知单位“{rest.strip()}”。")
@@ -65,6 +66,12 @@ def resolve_identity(services: Services, text: str | None) -> tuple[str, str]:
             session=session, channel=CHANNEL, external_id=external_id, role=role, unit_code=unit
         )
     return CHANNEL, external_id
+
+
+def _read_capped(path: Path) -> bytes:
+    """At most one byte more than an upload may have: enough to refuse a huge file unread."""
+    with path.open("rb") as file:
+        return file.read(MAX_INPUT_BYTES + 1)
 
 
 def parse_line(line: str) -> CoreMessage | None:
@@ -85,7 +92,7 @@ def parse_line(line: str) -> CoreMessage | None:
         if not args:
             return Upload("", b"")
         path = Path(args[0]).expanduser()
-        data = path.read_bytes() if path.is_file() else b""
+        data = _read_capped(path) if path.is_file() else b""
         return Upload(path.name if path.is_file() else args[0], data, " ".join(args[1:]) or None)
     return CommandCall(name, args)
 

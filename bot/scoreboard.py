@@ -133,22 +133,10 @@ class Scoreboard:
         )
 
     def add(self, *, unit: str, indicator: str, points: str, note: str, by: str) -> Reply:
-        """Record one ledger entry dated today."""
-        today = self.services.today()
-        try:
-            with self.services.session() as session:
-                view = ledger.add_entry(
-                    session=session,
-                    unit=unit,
-                    indicator=indicator,
-                    points=points,
-                    entry_date=today,
-                    note=note,
-                    entered_by=by,
-                    today=today,
-                )
-        except InputError as exc:
-            raise from_input_error(exc) from exc
+        """Record one ledger entry dated today, checked again as it is written."""
+        entry = self.prepare(unit=unit, indicator=indicator, points=points, note=note, by=by)
+        with self.services.session() as session:
+            view = ledger.EntryView.of(scoring_store.add_entry(session=session, entry=entry))
         return Reply(self.renderer.html("entry_added.html.j2", entry=view, reversal=False))
 
     def reverse(self, *, entry_id: int, note: str, by: str) -> Reply:

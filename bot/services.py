@@ -28,12 +28,13 @@ if TYPE_CHECKING:
     from bot.conversation import Conversation
     from bot.core.dispatcher import Dispatcher
     from bot.membership import Membership
-    from bot.rectification import Rectification
     from bot.render import Renderer
     from bot.scoreboard import Scoreboard
     from bot.uploads import Uploads
     from knowledge.matcher import Matcher
     from knowledge.rulebook import Rulebook
+    from scoring.outbox import OutboxPolicy
+    from scoring.rectification import NoticePolicy, Rectification
 
 
 def utc_now() -> datetime:
@@ -149,25 +150,58 @@ class Services:
         self._stamp = stamp
 
     def matcher(self) -> Matcher | None:
-        """The matcher over the live rulebook, built once and rebuilt when it learned."""
+        """The prepared matcher of the live rulebook, its office synonyms and learned phrasings:
+        loaded from the shared cache, or built and calibrated once (concurrent processes build
+        it once). The phrasings are part of the cache key, so a lesson is used at once."""
         self._reload_if_changed_elsewhere()
         if self._matcher is None:
             rulebook = self.rulebook()
             if rulebook is None:
                 return None
+            from knowledge.index_cache import cached_matcher
             from knowledge.learned import learned_by_code, learned_of
-            from knowledge.matcher import Matcher, MatcherConfig
+            from knowledge.matcher import MatcherConfig
             from knowledge.synonyms import synonyms_of
 
             # The office synonyms and learned phrasings ride in the live rulebook (see
             # db.rulebook_store.load_rulebook), so they take effect with the next reload.
-            self._matcher = Matcher(
+            self._matcher = cached_matcher(
                 rulebook.indicators,
+                self.settings.matcher_cache,
                 MatcherConfig(max_question_chars=self.settings.max_question_chars),
                 synonyms=synonyms_of(rulebook),
                 learned=learned_by_code(learned_of(rulebook)),
             )
         return self._matcher
+
+    def notice_policy(self) -> NoticePolicy:
+        """When notices go out and who in the office hears of them."""
+        from db.notices_store import telegram_address
+        from scoring.rectification import NoticePolicy
+
+        settings = self.settings
+        return NoticePolicy(
+            zone=settings.zone,
+            notice_day=settings.notice_day,
+            notice_time=settings.notice_time,
+            measures_deadline_days=settings.measures_deadline_days,
+            ack_reminder_days=settings.ack_reminder_days,
+            catch_up_days=settings.notice_catch_up_days,
+            office=tuple(telegram_address(chat) for chat in settings.office_chat_ids),
+        )
+
+    def outbox_policy(self) -> OutboxPolicy:
+        """How the outbox paces, leases and retries."""
+        from scoring.outbox import OutboxPolicy
+
+        settings = self.settings
+        return OutboxPolicy(
+            rate_per_second=settings.send_rate_per_second,
+            per_recipient_interval=settings.send_per_chat_interval,
+            lease_seconds=settings.send_lease_seconds,
+            max_attempts=settings.send_max_attempts,
+            backoff_seconds=settings.send_backoff_seconds,
+        )
 
     def reload(self) -> None:
         """Forget the cached rulebook and matcher after an import or anything learned."""
@@ -207,10 +241,12 @@ class Services:
 
     @cached_property
     def rectification(self) -> Rectification:
-        """The monthly rectification notices."""
-        from bot.rectification import Rectification
+        """The notice lifecycle (:mod:`scoring.rectification`) on this clock."""
+        from scoring.rectification import Rectification
 
-        return Rectification(self, now=self.clock.now)
+        return Rectification(
+            lambda: self.engine, self.renderer, self.notice_policy(), now=self.clock.now
+        )
 
     @cached_property
     def dispatcher(self) -> Dispatcher:

@@ -12,16 +12,24 @@ from collections.abc import Iterable, Mapping
 from enum import StrEnum
 from pathlib import Path, PurePath
 
-from bot.core.errors import from_input_error
+from bot.core.errors import UserError, from_input_error
 from bot.core.reply import Reply
 from bot.services import Services
-from knowledge.files import InputError, Problem, header_row, map_headers, suffix_of
+from db import rulebook_store
+from knowledge.files import (
+    MAX_INPUT_BYTES,
+    InputError,
+    Problem,
+    header_row,
+    map_headers,
+    suffix_of,
+)
 from knowledge.rulebook_files import INDICATOR_COLUMNS
 from scoring import entry
 from scoring.imports import LEDGER_COLUMNS, REVIEW_COLUMNS, UNIT_COLUMNS
 from scoring.rulebook_import import import_rulebook_file
 
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # what the Bot API lets a bot download
+MAX_UPLOAD_BYTES = MAX_INPUT_BYTES  # well under the 20 MB the Bot API lets a bot download
 
 
 class UploadKind(StrEnum):
@@ -47,6 +55,7 @@ HEADER_KINDS: tuple[tuple[UploadKind, Mapping[str, Iterable[str]], tuple[str, ..
     (UploadKind.UNITS, UNIT_COLUMNS, ("编码", "名称", "分组")),
 )
 SUPPORTED = ("yaml", "yml", "csv", "xlsx")
+RETIRE_CONFIRMATION = "确认停用"  # in an upload's caption: retire what the rulebook dropped
 
 
 def detect_kind(name: str, data: bytes, caption: str | None) -> UploadKind:
@@ -83,30 +92,56 @@ class Uploads:
     def __init__(self, services: Services) -> None:
         self.services = services
 
-    def import_file(self, name: str, data: bytes, *, caption: str | None, by: str) -> Reply:
-        """Import one uploaded file and say what happened (or everything that is wrong)."""
+    def import_file(
+        self,
+        name: str,
+        data: bytes,
+        *,
+        caption: str | None,
+        by: str,
+        retire_missing: bool | None = None,
+    ) -> Reply:
+        """Import one uploaded file and say what happened (or everything that is wrong).
+
+        A rulebook that would retire more than a quarter of the active indicators is
+        imported only when confirmed: ``retire_missing`` (a confirm button's answer), or
+        the caption saying 确认停用.
+        """
+        if retire_missing is None:
+            retire_missing = RETIRE_CONFIRMATION in (caption or "")
         renderer = self.services.renderer
         safe_name = PurePath(name).name or "upload"
         try:
             if not data:
                 raise InputError([Problem(safe_name, "文件为空")])
             if len(data) > MAX_UPLOAD_BYTES:
-                raise InputError([Problem(safe_name, "文件过大（上限 20 MB）")])
+                limit = MAX_UPLOAD_BYTES // 2**20
+                raise InputError([Problem(safe_name, f"文件过大（上限 {limit} MB）")])
             kind = detect_kind(safe_name, data, caption)
             with tempfile.TemporaryDirectory(prefix="kpibot-upload-") as folder:
                 path = Path(folder) / safe_name
                 path.write_bytes(data)
-                summary = self._import(kind, path, by)
+                summary = self._import(kind, path, by, retire_missing=retire_missing)
+        except rulebook_store.UnconfirmedRetirementError as exc:
+            raise self.retirement_refusal(exc) from exc
         except InputError as exc:
             raise from_input_error(exc) from exc
         return Reply(
             renderer.html("upload_done.html.j2", kind=kind.value, file=safe_name, summary=summary)
         )
 
-    def _import(self, kind: UploadKind, path: Path, by: str) -> str:
+    @staticmethod
+    def retirement_refusal(exc: rulebook_store.UnconfirmedRetirementError) -> UserError:
+        """Why a rulebook upload waits for confirmation, and how to give it."""
+        hint = f"如确认停用，请重新发送该文件，并在说明中写“{RETIRE_CONFIRMATION}”。"
+        return UserError(f"{exc.problems[0]}\n{hint}")
+
+    def _import(self, kind: UploadKind, path: Path, by: str, *, retire_missing: bool) -> str:
         with self.services.session() as session:
             if kind is UploadKind.RULEBOOK:
-                _, done = import_rulebook_file(session=session, path=path, imported_by=by)
+                _, done = import_rulebook_file(
+                    session=session, path=path, imported_by=by, retire_missing=retire_missing
+                )
                 updated = len(done.updated) + len(done.reactivated)
                 summary = (
                     f"新增 {len(done.added)} 项，更新 {updated} 项，"
@@ -118,6 +153,8 @@ class Uploads:
                     f"新增 {len(units.added)} 个单位，更新 {len(units.updated)} 个，"
                     f"未变 {len(units.unchanged)} 个"
                 )
+                if units.duplicates:
+                    summary += f"，文件内重复 {units.duplicates} 行（内容相同）已跳过"
             elif kind is UploadKind.LEDGER:
                 ledger = entry.import_ledger(
                     session=session, path=path, entered_by=by, today=self.services.today()
@@ -125,12 +162,19 @@ class Uploads:
                 summary = f"共 {ledger.rows} 行，新增 {ledger.added} 条"
                 if ledger.skipped_existing:
                     summary += f"，跳过 {ledger.skipped_existing} 条（编号已导入过，不重复计分）"
+                if ledger.skipped_duplicates:
+                    summary += (
+                        f"，文件内重复 {ledger.skipped_duplicates} 行（编号与内容均相同）已跳过"
+                    )
             else:
                 reviews = entry.import_reviews(session=session, path=path, entered_by=by)
                 summary = (
                     f"共 {reviews.rows} 行，新增 {reviews.added} 条，更新 {reviews.changed} 条，"
                     f"跳过 {reviews.unchanged} 条（分数未变）"
                 )
+                if reviews.duplicates:
+                    summary += f"，文件内重复 {reviews.duplicates} 行（内容相同）已跳过"
         if kind is UploadKind.RULEBOOK:
             self.services.reload()
+            self.services.matcher()  # build and calibrate the new version's index now, once
         return summary

@@ -290,10 +290,12 @@ class Notice(SQLModel, table=True):
 
 
 class NoticeDelivery(SQLModel, table=True):
-    """One message in the outbox: a notice, reminder, escalation or digest to one chat.
+    """One message in the outbox: a notice, reminder, escalation or digest to one recipient,
+    addressed on a channel (``telegram``, ``wecom`` …) by an address string.
 
     ``dedup_key`` is unique, so a message is enqueued once however often a run repeats.
-    Status: pending → sending (claimed with a lease) → sent | failed | blocked.
+    Status: pending → claimed (leased) → sending (handed to the network) → sent | failed |
+    blocked | uncertain (the channel's answer never came: never sent again).
     """
 
     __tablename__ = "notice_delivery"
@@ -307,10 +309,11 @@ class NoticeDelivery(SQLModel, table=True):
     kind: str = Field(max_length=12)
     notice_id: int | None = Field(default=None, foreign_key="notice.id", index=True)
     month: str = Field(max_length=7)
-    chat_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    channel: str = Field(default="telegram", max_length=16)
+    address: str = Field(max_length=128)
     text: str = Field(sa_column=Column(Text, nullable=False))
     buttons: bool = False
-    status: str = Field(default="pending", max_length=8)
+    status: str = Field(default="pending", max_length=12)
     attempts: int = 0
     next_attempt_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
@@ -323,9 +326,7 @@ class NoticeDelivery(SQLModel, table=True):
     sent_at: datetime | None = Field(
         default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
     )
-    telegram_message_id: int | None = Field(
-        default=None, sa_column=Column(BigInteger, nullable=True)
-    )
+    message_ref: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
     )
@@ -407,4 +408,21 @@ class QuestionFeedback(SQLModel, table=True):
     channel: str = Field(default="telegram", max_length=16)
     given_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
+
+
+class WecomCallbackSeen(SQLModel, table=True):
+    """A WeCom callback already taken in, so a retried or replayed one is answered once.
+
+    ``key`` is the message id (``msg:<MsgId>``) or, for events that have none, the sender, the
+    creation time and what was clicked. Rows older than a day are pruned: WeCom retries within
+    seconds, and a replay of an older callback is refused by its timestamp anyway.
+    """
+
+    __tablename__ = "wecom_callback_seen"
+
+    key: str = Field(primary_key=True, max_length=200)
+    received_at: datetime = Field(
+        default_factory=utcnow,
+        sa_column=Column(DateTime(timezone=True), nullable=False, index=True),
     )

@@ -6,11 +6,14 @@ Exactly-once is the database's job, not the caller's:
   ``(unit_code, month)``, an outbox row on its unique ``dedup_key``: a run repeated, resumed
   or racing another process creates nothing twice;
 - outbox rows are claimed atomically (PostgreSQL: ``FOR UPDATE SKIP LOCKED``; SQLite: the
-  write lock taken up front with ``BEGIN IMMEDIATE``) and leased: a sender that dies leaves
-  ``sending`` rows whose lease runs out, and another sender picks them up;
-- a row is marked sent only by the sender holding its lease, committed right after the
-  Bot API call. Between a successful call and that commit, a crash means the row is sent
-  again after its lease expires: delivery is at-least-once in that one window.
+  write lock taken up front with ``BEGIN IMMEDIATE``) and leased (``claimed``). A sender
+  that dies before sending leaves claimed rows whose lease runs out; another sender takes
+  them over, safely, since nothing left;
+- just before a row is handed to the network it becomes ``sending`` (committed). A row
+  still ``sending`` when its lease runs out was in flight when its sender died: its fate is
+  unknown, so it becomes ``uncertain`` and is never sent again. So is a row whose send timed
+  out. The acknowledgement loop settles uncertain rows: the reminder carries the notice;
+- a recipient is addressed by ``(channel, address)``: a Telegram chat id, a WeCom user id…
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import and_, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -32,10 +35,37 @@ class DeliveryStatus(StrEnum):
     """Where an outbox row is."""
 
     PENDING = "pending"
-    SENDING = "sending"
+    CLAIMED = "claimed"  # leased by a sender, not yet handed to the network
+    SENDING = "sending"  # handed to the network: never sent again
     SENT = "sent"
     FAILED = "failed"
     BLOCKED = "blocked"
+    UNCERTAIN = "uncertain"  # the channel never answered: it may or may not have arrived
+
+
+UNFINISHED = (DeliveryStatus.PENDING, DeliveryStatus.CLAIMED, DeliveryStatus.SENDING)
+REACHED = (DeliveryStatus.SENT, DeliveryStatus.UNCERTAIN)  # may have reached the recipient
+TELEGRAM = "telegram"
+
+
+class Address(NamedTuple):
+    """Where a recipient is reached: a channel and the channel's address for them."""
+
+    channel: str
+    address: str
+
+    def __str__(self) -> str:
+        return self.address if self.channel == TELEGRAM else f"{self.channel}:{self.address}"
+
+
+def telegram_address(chat_id: int) -> Address:
+    """A Telegram chat as an address."""
+    return Address(TELEGRAM, str(chat_id))
+
+
+def delivery_key(kind: str, reference: object, to: Address, *extra: object) -> str:
+    """The dedup key of one message to one recipient: ``notice:7:telegram:123``."""
+    return ":".join(str(part) for part in (kind, reference, to.channel, to.address, *extra))
 
 
 class DeliveryKind(StrEnum):
@@ -157,13 +187,12 @@ def store_measures(
 
 
 def due_reminders(*, session: Session, issued_before: datetime) -> list[Notice]:
-    """Delivered notices nobody acknowledged, issued before the cut-off, not yet reminded."""
+    """Notices nobody acknowledged, issued before the cut-off, not yet reminded."""
     return list(
         session.exec(
             select(Notice)
             .where(col(Notice.acknowledged_at).is_(None))
             .where(col(Notice.reminded_at).is_(None))
-            .where(col(Notice.recipients) > 0)
             .where(col(Notice.issued_at) <= issued_before)
             .order_by(col(Notice.id))
         )
@@ -198,27 +227,51 @@ def mark_followed_up(*, session: Session, notice_id: int, field: str, now: datet
 # ---------------------------------------------------------------- people and texts
 
 
-def liaisons_of(*, session: Session, unit_code: str) -> list[int]:
-    """Telegram ids of the liaisons bound to a unit (users of other channels have none)."""
-    rows = session.exec(
-        select(BotUser.telegram_id)
-        .where(col(BotUser.telegram_id).is_not(None))
-        .where(col(BotUser.role) == "liaison")
-        .where(col(BotUser.unit_code) == unit_code)
-        .order_by(col(BotUser.telegram_id))
-    )
-    return [number for number in rows if number is not None]
+# Channels whose users cannot be sent anything unprompted (the console answers only who types).
+UNREACHABLE_CHANNELS = ("console",)
 
 
-def admin_ids(*, session: Session) -> list[int]:
-    """Telegram ids of the bound admins (the performance office) on Telegram."""
-    rows = session.exec(
-        select(BotUser.telegram_id)
-        .where(col(BotUser.telegram_id).is_not(None))
-        .where(col(BotUser.role) == "admin")
-        .order_by(col(BotUser.telegram_id))
+def _bound(session: Session, role: str, unit_code: str | None = None) -> list[Address]:
+    statement = (
+        select(BotUser.channel, BotUser.external_id)
+        .where(col(BotUser.role) == role)
+        .where(col(BotUser.channel).not_in(UNREACHABLE_CHANNELS))
+        .order_by(col(BotUser.channel), col(BotUser.external_id))
     )
-    return [number for number in rows if number is not None]
+    if unit_code is not None:
+        statement = statement.where(col(BotUser.unit_code) == unit_code)
+    return [Address(channel, external_id) for channel, external_id in session.exec(statement)]
+
+
+def liaisons_of(*, session: Session, unit_code: str) -> list[Address]:
+    """Where the liaisons bound to a unit are reached, on whatever channel they bound."""
+    return _bound(session, "liaison", unit_code)
+
+
+def admin_addresses(*, session: Session) -> list[Address]:
+    """Where the bound admins (the performance office) are reached."""
+    return _bound(session, "admin")
+
+
+def open_notices(*, session: Session) -> list[Notice]:
+    """Notices still waiting for measures, oldest first (a new liaison must see them)."""
+    return list(
+        session.exec(
+            select(Notice).where(col(Notice.measures_at).is_(None)).order_by(col(Notice.id))
+        )
+    )
+
+
+def notice_recipients(*, session: Session, notice_ids: Collection[int]) -> set[tuple[int, Address]]:
+    """(notice id, address) of every notice message already queued for some notices."""
+    if not notice_ids:
+        return set()
+    rows = session.exec(
+        select(NoticeDelivery.notice_id, NoticeDelivery.channel, NoticeDelivery.address)
+        .where(col(NoticeDelivery.notice_id).in_(list(notice_ids)))
+        .where(col(NoticeDelivery.kind) == DeliveryKind.NOTICE.value)
+    )
+    return {(notice_id or 0, Address(channel, address)) for notice_id, channel, address in rows}
 
 
 def indicator_texts(*, session: Session) -> dict[str, tuple[str, str]]:
@@ -243,7 +296,7 @@ def enqueue(
     dedup_key: str,
     kind: DeliveryKind,
     month: str,
-    chat_id: int,
+    to: Address,
     text: str,
     notice_id: int | None = None,
     buttons: bool = False,
@@ -258,7 +311,8 @@ def enqueue(
             "kind": kind.value,
             "notice_id": notice_id,
             "month": month,
-            "chat_id": chat_id,
+            "channel": to.channel,
+            "address": to.address,
             "text": text,
             "buttons": buttons,
             "status": DeliveryStatus.PENDING.value,
@@ -276,35 +330,62 @@ class DeliveryJob:
     id: int
     kind: str
     notice_id: int | None
-    chat_id: int
+    to: Address
     text: str
     buttons: bool
     attempts: int
 
 
-def _due(now: datetime) -> Any:
+def _due(now: datetime, channels: Collection[str]) -> Any:
     status = col(NoticeDelivery.status)
-    return or_(
-        and_(status == DeliveryStatus.PENDING.value, col(NoticeDelivery.next_attempt_at) <= now),
-        and_(status == DeliveryStatus.SENDING.value, col(NoticeDelivery.claimed_until) < now),
+    return and_(
+        col(NoticeDelivery.channel).in_(list(channels)),
+        or_(
+            and_(
+                status == DeliveryStatus.PENDING.value, col(NoticeDelivery.next_attempt_at) <= now
+            ),
+            and_(status == DeliveryStatus.CLAIMED.value, col(NoticeDelivery.claimed_until) < now),
+        ),
     )
 
 
+IN_FLIGHT_LOST = "发送过程中进程中断，无法确认是否送达"
+
+
+def _settle_lost_flights(session: Session, now: datetime) -> int:
+    """Rows in flight when their sender died (lease run out while ``sending``): uncertain."""
+    result = session.execute(
+        update(NoticeDelivery)
+        .where(col(NoticeDelivery.status) == DeliveryStatus.SENDING.value)
+        .where(col(NoticeDelivery.claimed_until) < now)
+        .values(status=DeliveryStatus.UNCERTAIN.value, last_error=IN_FLIGHT_LOST)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
 def claim_due(
-    *, session: Session, worker: str, now: datetime, lease: timedelta, limit: int
+    *,
+    session: Session,
+    worker: str,
+    now: datetime,
+    lease: timedelta,
+    limit: int,
+    channels: Collection[str] = (TELEGRAM,),
 ) -> list[DeliveryJob]:
-    """Claim up to ``limit`` due rows for ``worker`` until ``now + lease``.
+    """Claim up to ``limit`` due rows of ``channels`` for ``worker`` until ``now + lease``.
 
     Must be the first statement of its transaction; commit right after. Two workers never
-    get the same row while its lease holds.
+    get the same row while its lease holds. Rows found in flight past their lease are made
+    uncertain first, never claimed again.
     """
     dialect = session.get_bind().dialect.name
     if dialect == "sqlite":
         # Take the write lock before reading, so the read and the claim are one step.
         session.connection().exec_driver_sql("BEGIN IMMEDIATE")
+    _settle_lost_flights(session, now)
     candidates = (
         select(col(NoticeDelivery.id))
-        .where(_due(now))
+        .where(_due(now, channels))
         .order_by(col(NoticeDelivery.id))
         .limit(limit)
     )
@@ -316,9 +397,9 @@ def claim_due(
     session.execute(
         update(NoticeDelivery)
         .where(col(NoticeDelivery.id).in_(ids))
-        .where(_due(now))
+        .where(_due(now, channels))
         .values(
-            status=DeliveryStatus.SENDING.value,
+            status=DeliveryStatus.CLAIMED.value,
             claimed_by=worker,
             claimed_until=now + lease,
         )
@@ -327,43 +408,56 @@ def claim_due(
         select(NoticeDelivery)
         .where(col(NoticeDelivery.id).in_(ids))
         .where(col(NoticeDelivery.claimed_by) == worker)
-        .where(col(NoticeDelivery.status) == DeliveryStatus.SENDING.value)
+        .where(col(NoticeDelivery.status) == DeliveryStatus.CLAIMED.value)
         .order_by(col(NoticeDelivery.id))
     )
-    jobs = [
+    return [
         DeliveryJob(
             id=row.id or 0,
             kind=row.kind,
             notice_id=row.notice_id,
-            chat_id=row.chat_id,
+            to=Address(row.channel, row.address),
             text=row.text,
             buttons=row.buttons,
             attempts=row.attempts,
         )
         for row in rows
     ]
-    return jobs
 
 
-def _mine(delivery_id: int, worker: str) -> Any:
+def _mine(delivery_id: int, worker: str, *states: DeliveryStatus) -> Any:
     return and_(
         col(NoticeDelivery.id) == delivery_id,
         col(NoticeDelivery.claimed_by) == worker,
-        col(NoticeDelivery.status) == DeliveryStatus.SENDING.value,
+        col(NoticeDelivery.status).in_([s.value for s in states]),
     )
 
 
-def mark_sent(
-    *, session: Session, delivery_id: int, worker: str, message_id: int | None, now: datetime
-) -> bool:
-    """The row went out; False when the lease was lost meanwhile (then it is not ours)."""
+def mark_in_flight(*, session: Session, delivery_id: int, worker: str) -> bool:
+    """The row is about to be handed to the network; False when the lease was lost."""
     result = session.execute(
         update(NoticeDelivery)
-        .where(_mine(delivery_id, worker))
+        .where(_mine(delivery_id, worker, DeliveryStatus.CLAIMED))
+        .values(status=DeliveryStatus.SENDING.value)
+    )
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def mark_sent(
+    *, session: Session, delivery_id: int, worker: str, reference: str | None, now: datetime
+) -> bool:
+    """The row went out; False when it is no longer ours.
+
+    A row another sender made uncertain meanwhile (our answer came after the lease ran
+    out) is settled as sent: now we know.
+    """
+    result = session.execute(
+        update(NoticeDelivery)
+        .where(_mine(delivery_id, worker, DeliveryStatus.SENDING, DeliveryStatus.UNCERTAIN))
         .values(
             status=DeliveryStatus.SENT.value,
             sent_at=now,
-            telegram_message_id=message_id,
+            message_ref=reference,
             attempts=col(NoticeDelivery.attempts) + 1,
             claimed_until=None,
             last_error=None,
@@ -381,10 +475,13 @@ def mark_retry(
     error: str,
     counts: bool,
 ) -> None:
-    """Back to pending, to be tried at ``next_attempt_at``; ``counts`` adds an attempt."""
+    """Back to pending, to be tried at ``next_attempt_at``; ``counts`` adds an attempt.
+
+    Only for a send the channel certainly did not take (refused, or never connected).
+    """
     session.execute(
         update(NoticeDelivery)
-        .where(_mine(delivery_id, worker))
+        .where(_mine(delivery_id, worker, DeliveryStatus.CLAIMED, DeliveryStatus.SENDING))
         .values(
             status=DeliveryStatus.PENDING.value,
             next_attempt_at=next_attempt_at,
@@ -398,10 +495,11 @@ def mark_retry(
 def mark_final(
     *, session: Session, delivery_id: int, worker: str, status: DeliveryStatus, error: str
 ) -> None:
-    """Give up on a row: ``failed`` (attempts spent) or ``blocked`` (the user blocked us)."""
+    """Stop trying a row: ``failed`` (attempts spent, or refused for good), ``blocked`` (the
+    user blocked us) or ``uncertain`` (no answer: it may have arrived, so never again)."""
     session.execute(
         update(NoticeDelivery)
-        .where(_mine(delivery_id, worker))
+        .where(_mine(delivery_id, worker, DeliveryStatus.CLAIMED, DeliveryStatus.SENDING))
         .values(
             status=status.value,
             last_error=error[:200],
@@ -409,6 +507,19 @@ def mark_final(
             claimed_until=None,
         )
     )
+
+
+def settle_uncertain(*, session: Session, notice_id: int, to: Address, now: datetime) -> bool:
+    """The recipient answered the notice: their uncertain copy did arrive."""
+    result = session.execute(
+        update(NoticeDelivery)
+        .where(col(NoticeDelivery.notice_id) == notice_id)
+        .where(col(NoticeDelivery.channel) == to.channel)
+        .where(col(NoticeDelivery.address) == to.address)
+        .where(col(NoticeDelivery.status) == DeliveryStatus.UNCERTAIN.value)
+        .values(status=DeliveryStatus.SENT.value, sent_at=now, last_error="对方已答复，确认送达")
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 def deliveries_for(
@@ -424,22 +535,21 @@ def deliveries_for(
 
 
 def unfinished_count(*, session: Session) -> int:
-    """Rows still pending or being sent."""
+    """Rows still pending, claimed or being sent."""
     rows = session.exec(
         select(NoticeDelivery.id).where(
-            col(NoticeDelivery.status).in_(
-                [DeliveryStatus.PENDING.value, DeliveryStatus.SENDING.value]
-            )
+            col(NoticeDelivery.status).in_([status.value for status in UNFINISHED])
         )
     )
     return len(list(rows))
 
 
-def next_due_at(*, session: Session) -> datetime | None:
-    """When the earliest pending row becomes due (None when nothing waits)."""
+def next_due_at(*, session: Session, channels: Collection[str] = (TELEGRAM,)) -> datetime | None:
+    """When the earliest pending row of ``channels`` falls due (None when nothing waits)."""
     row = session.exec(
         select(NoticeDelivery.next_attempt_at)
         .where(col(NoticeDelivery.status) == DeliveryStatus.PENDING.value)
+        .where(col(NoticeDelivery.channel).in_(list(channels)))
         .order_by(col(NoticeDelivery.next_attempt_at))
         .limit(1)
     ).first()

@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 
 from db import learning_store
 from db.models import IndicatorRecord, RulebookVersion, utcnow
+from knowledge.files import InputError, Problem
 from knowledge.learned import LearnedPhrasing, learned_of, with_learned
 from knowledge.points import cents_of, points_of
 from knowledge.rulebook import (
@@ -23,7 +24,7 @@ from knowledge.rulebook import (
     Level,
     Rulebook,
 )
-from knowledge.rulebook_files import parse_rulebook_text, rulebook_to_yaml
+from knowledge.rulebook_files import parse_rulebook_header, rulebook_to_yaml
 from knowledge.synonyms import OfficeSynonym, synonyms_of, with_synonyms
 
 
@@ -77,14 +78,91 @@ def indicator_from_record(record: IndicatorRecord) -> Indicator:
     )
 
 
+@dataclass(frozen=True)
+class RulebookPlan:
+    """What importing a rulebook would change, worked out without writing anything."""
+
+    added: list[str]
+    updated: list[str]
+    unchanged: list[str]
+    retired: list[str]
+    reactivated: list[str]
+    active_before: int
+
+    @property
+    def retires_many(self) -> bool:
+        """Whether the import would retire more than a quarter of the active indicators.
+
+        A rulebook file that lost half its rows (a wrong sheet, a truncated export) would
+        otherwise silently retire half the indicators and stop all scoring on them.
+        """
+        return len(self.retired) * RETIRE_CONFIRM_DENOMINATOR > self.active_before
+
+
+RETIRE_CONFIRM_DENOMINATOR = 4  # more than 1/4 of the active indicators retired: confirm
+RETIRED_SHOWN = 10
+
+
+class UnconfirmedRetirementError(InputError):
+    """An import would retire many indicators and nobody confirmed it; nothing was written."""
+
+    def __init__(self, plan: RulebookPlan, *, file: str) -> None:
+        self.plan = plan
+        shown = "、".join(plan.retired[:RETIRED_SHOWN])
+        more = f"等 {len(plan.retired)} 项" if len(plan.retired) > RETIRED_SHOWN else ""
+        super().__init__(
+            [
+                Problem(
+                    file,
+                    f"此次导入将停用 {len(plan.retired)} 项指标（现有有效指标 "
+                    f"{plan.active_before} 项，超过四分之一）：{shown}{more}。"
+                    "请确认文件完整；确需停用的，请确认后再导入",
+                )
+            ]
+        )
+
+
+def plan_rulebook_import(*, session: Session, rulebook: Rulebook) -> RulebookPlan:
+    """What :func:`import_rulebook` would add, change, leave, retire and bring back."""
+    existing = {r.code: r for r in session.exec(select(IndicatorRecord)).all()}
+    added: list[str] = []
+    updated: list[str] = []
+    unchanged: list[str] = []
+    reactivated: list[str] = []
+    for indicator in rulebook.indicators:
+        record = existing.pop(indicator.code, None)
+        if record is None:
+            added.append(indicator.code)
+        elif not record.active:
+            reactivated.append(indicator.code)
+        elif any(getattr(record, k) != v for k, v in _record_values(indicator).items()):
+            updated.append(indicator.code)
+        else:
+            unchanged.append(indicator.code)
+    retired = [r.code for r in existing.values() if r.active]
+    active_before = len(updated) + len(unchanged) + len(retired)
+    return RulebookPlan(added, updated, unchanged, retired, reactivated, active_before)
+
+
 def import_rulebook(
-    *, session: Session, rulebook: Rulebook, source: str, imported_by: str
+    *,
+    session: Session,
+    rulebook: Rulebook,
+    source: str,
+    imported_by: str,
+    retire_missing: bool = False,
 ) -> RulebookImport:
     """Store a validated rulebook as the current version; retire codes it no longer has.
 
     Learned phrasings and office synonyms the file carries join the tables that outlive
     versions (nothing there is deleted); the stored document is the rulebook without them.
+    Retiring more than a quarter of the active indicators needs ``retire_missing``;
+    without it :class:`UnconfirmedRetirementError` is raised before anything is written.
     """
+    if not retire_missing:
+        plan = plan_rulebook_import(session=session, rulebook=rulebook)
+        if plan.retires_many:
+            raise UnconfirmedRetirementError(plan, file=source)
     phrasings, synonyms = learned_of(rulebook, file=source), synonyms_of(rulebook)
     rulebook = with_synonyms(with_learned(rulebook, ()), ())
     document = rulebook_to_yaml(rulebook)
@@ -186,7 +264,7 @@ def load_rulebook(*, session: Session, include_retired: bool = False) -> Ruleboo
     if not include_retired:
         statement = statement.where(col(IndicatorRecord.active).is_(True))
     records = session.exec(statement).all()
-    stored = parse_rulebook_text(version.document, source=version.source)
+    stored = parse_rulebook_header(version.document, source=version.source)
     live = Rulebook(
         title=stored.title,
         year=stored.year,

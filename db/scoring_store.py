@@ -152,6 +152,38 @@ def existing_external_ids(*, session: Session, external_ids: Collection[str]) ->
     return found
 
 
+class RecordedContent(NamedTuple):
+    """What an external id was recorded with: compared with a file that brings it again."""
+
+    entry_id: int
+    entry_date: date
+    unit_code: str
+    indicator_code: str
+    points_cents: int
+    note: str
+
+
+def recorded_by_external_id(
+    *, session: Session, external_ids: Collection[str]
+) -> dict[str, RecordedContent]:
+    """The recorded entries carrying these external ids (only ids known to be recorded)."""
+    found: dict[str, RecordedContent] = {}
+    columns = (
+        col(LedgerEntry.external_id),
+        col(LedgerEntry.id),
+        col(LedgerEntry.entry_date),
+        col(LedgerEntry.unit_code),
+        col(LedgerEntry.indicator_code),
+        col(LedgerEntry.points_cents),
+        col(LedgerEntry.note),
+    )
+    for chunk in chunks(sorted(external_ids), LOOKUP_CHUNK):
+        query = core_select(*columns).where(col(LedgerEntry.external_id).in_(chunk))
+        for row in session.connection().execute(query):
+            found[str(row[0])] = RecordedContent._make(row[1:])
+    return found
+
+
 ENTRY_COLUMNS = (*NewEntry._fields, "recorded_at")
 COPY_TYPES = (
     "date", "varchar", "varchar", "int8", "varchar", "text", "varchar", "varchar", "int4",
@@ -448,3 +480,14 @@ def rulebook_document(*, session: Session, version_id: int) -> tuple[str, str]:
     if version is None:
         raise LookupError(f"rulebook version {version_id} not found")
     return version.document, version.source
+
+
+def has_entries_between(*, session: Session, start: date, end: date) -> bool:
+    """Whether any ledger entry falls in ``[start, end)``, whatever the unit."""
+    found = session.exec(
+        select(LedgerEntry.id)
+        .where(col(LedgerEntry.entry_date) >= start)
+        .where(col(LedgerEntry.entry_date) < end)
+        .limit(1)
+    ).first()
+    return found is not None

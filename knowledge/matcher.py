@@ -1,39 +1,49 @@
 """Find the indicator a question is about: answer, clarify or none.
 
-Two stages over a catalogue prepared once:
+Two stages over an index prepared once per rulebook version (:mod:`knowledge.index`):
 
-1. **Recall** - a weighted lexical index of character bigrams and phonetic bigrams over every
-   field (name and aliases weigh most, then FAQ questions, the standard, the interpretations
-   and FAQ answers). Scoring a query is a handful of vector additions, so 5,000 indicators
-   cost the same as 50. Phonetic bigrams make homophone typos (满义度) hit 满意度.
-2. **Precision** - RapidFuzz ``process.extract`` with ``partial_ratio`` compares the query's
-   core (greetings stripped) with the candidates' names, aliases and FAQ questions, both as
-   characters and as phonetic keys, which tolerates missing, extra and mistyped characters.
+1. **Recall** - weighted lexical evidence: character and phonetic bigrams, content characters,
+   the rulebook's words and their thesaurus synonyms, over every field. A question's score for
+   an indicator is the share of the question's evidence that indicator explains, with the
+   denominator capped so a long, chatty message is judged on what it says about the rulebook.
+   The office synonym table rewrites everyday words into official terms first.
+2. **Precision** - RapidFuzz ``partial_ratio`` compares the question's core with the candidates'
+   names, aliases, FAQ questions and learned phrasings, as characters and as phonetic keys,
+   which tolerates missing, extra and mistyped characters.
 
-The lexical part is the share of the question's evidence an indicator explains, with the
-denominator capped so a long, chatty message is judged on what it says about the rulebook.
-The final score blends both; thresholds calibrated on ``tests/data/questions.yaml`` decide
-between a confident answer, a "did you mean" with 2-5 candidates, and none. A confident
-wrong answer is the worst outcome, so "answer" also needs a clear margin over the runner-up.
+The decision is not one fixed score: :mod:`knowledge.calibration` turns a handful of features
+(score, margin over the runner-up, how much of the question the rulebook's vocabulary
+explains, how much specific evidence there is) into the probability that the question is
+about the rulebook at all and that the best candidate is right, with coefficients fitted per
+rulebook at import time. A confident wrong answer is the worst outcome: when the evidence is
+spread over many indicators (考核, 扣分) the matcher asks which one is meant.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 import numpy as np
 from numpy.typing import NDArray
 from rapidfuzz import fuzz, process
 
+from knowledge.calibration import Calibration, Features, out_of_scope_bank
+from knowledge.index import (
+    LexicalIndex,
+    Title,
+    build_index,
+    char_terms,
+    core_parts,
+    question_char_terms,
+)
 from knowledge.learned import exact_answers, question_key
 from knowledge.rulebook import Indicator
 from knowledge.synonyms import OfficeSynonym
-from knowledge.text import bigrams, compact, phonetic, segments, strip_fillers, to_simplified
+from knowledge.text import phonetic, to_simplified
 
 _CODE_PATTERN = re.compile(r"[a-z]{1,4}[-_.]?\d{1,4}")
 
@@ -72,48 +82,50 @@ class MatchResult:
 
 @dataclass(frozen=True)
 class MatcherConfig:
-    """Weights and thresholds; the defaults are calibrated on the labelled question set."""
+    """Evidence shares and fixed limits, set a priori (not tuned on any labelled set)."""
 
     lexical_scale: float = 1.5
     fuzzy_weight: float = 0.35
     faq_weight: float = 0.85
     pool: int = 40
-    answer_threshold: float = 64.0
-    answer_margin: float = 5.0
-    clarify_threshold: float = 50.0
     clarify_window: float = 18.0
     max_question_chars: int = 500
-    # Field weights of the recall index: how strongly a bigram in that field speaks for it.
-    field_weights: tuple[tuple[str, float], ...] = (
-        ("name", 1.0),
-        ("alias", 1.0),
-        ("faq_q", 0.7),
-        ("category", 0.45),
-        ("standard", 1.0),
-        ("interpretation", 0.8),
-        ("faq_a", 0.7),
+    # How much one term of each kind weighs in a question's evidence.
+    shares: tuple[tuple[str, float], ...] = (
+        ("c", 0.5),
+        ("p", 0.5),
+        ("u", 0.25),
+        ("w", 0.5),
+        ("s", 0.3),
     )
-    phonetic_share: float = 0.5
     unknown_idf_share: float = 0.6
     partial_floor: float = 40.0
     mass_cap: float = 22.0
 
 
 @dataclass(frozen=True)
-class _Title:
-    doc: int
-    text: str
-    phon: str
+class Scored:
+    """A question scored against every candidate, best first, with the decision's features."""
+
+    normalized: str
+    ranked: list[tuple[int, float]]
+    features: Features | None = None
+    code_hit: bool = False
 
 
-def _core(text: str) -> tuple[str, list[str]]:
-    simplified = to_simplified(text)
-    parts = segments(strip_fillers(simplified))
-    return simplified, parts
+@dataclass
+class _Evidence:
+    scores: NDArray[np.float64]
+    mass: float = 0.0
+    known: float = 0.0
+    chars: float = 0.0
+    seen: set[str] = field(default_factory=set)
+    ids: list[NDArray[np.int32]] = field(default_factory=list)
+    contributions: list[NDArray[np.float64]] = field(default_factory=list)
 
 
 class Matcher:
-    """A question matcher over one set of indicators, prepared once and then read-only."""
+    """A question matcher over one rulebook's indicators, prepared once and then read-only."""
 
     def __init__(
         self,
@@ -122,114 +134,96 @@ class Matcher:
         *,
         synonyms: Sequence[OfficeSynonym] = (),
         learned: Mapping[str, Sequence[str]] | None = None,
+        background: Sequence[str] | None = None,
+        index: LexicalIndex | None = None,
+        calibration: Calibration | None = None,
     ) -> None:
         self.config = config or MatcherConfig()
         self.indicators = tuple(indicators)
-        self._learned = learned or {}
-        codes = {indicator.code: doc for doc, indicator in enumerate(self.indicators)}
-        self._exact = {
-            key: codes[code] for key, code in exact_answers(self._learned).items() if code in codes
-        }
-        # Everyday word → official term, longest word first so 网上办税 wins over 网上办.
-        self._office = sorted(
-            ((compact(s.word), compact(s.term)) for s in synonyms),
-            key=lambda pair: -len(pair[0]),
+        self.index = index or build_index(
+            self.indicators,
+            synonyms=synonyms,
+            learned=learned,
+            background=out_of_scope_bank() if background is None else background,
         )
+        self.calibration = calibration or Calibration()
+        # A question learned for exactly one indicator is answered directly when asked again
+        # (kept outside the index, so a matcher loaded from the cache gets it too).
+        docs = {indicator.code: doc for doc, indicator in enumerate(self.indicators)}
+        self._exact = {
+            key: docs[code] for key, code in exact_answers(learned or {}).items() if code in docs
+        }
+        self._shares = dict(self.config.shares)
         self._codes = {
             re.sub(r"[-_.]", "", i.code.lower()): n for n, i in enumerate(self.indicators)
         }
-        self._titles: list[_Title] = []
-        self._faqs: list[_Title] = []
-        self._build_index()
+        self._title_phons = [t.phon for t in self.index.titles]
+        self._question_phons = [t.phon for t in self.index.questions]
+        self._titles_by_doc = self._by_doc(self.index.titles)
+        self._questions_by_doc = self._by_doc(self.index.questions)
 
-    # ------------------------------------------------------------ preparation
+    @staticmethod
+    def _by_doc(titles: list[Title]) -> dict[int, list[int]]:
+        by_doc: dict[int, list[int]] = {}
+        for k, title in enumerate(titles):
+            by_doc.setdefault(title.doc, []).append(k)
+        return by_doc
 
-    def _build_index(self) -> None:
-        weights = dict(self.config.field_weights)
-        per_doc: list[dict[str, float]] = []
-        for doc, indicator in enumerate(self.indicators):
-            fields: list[tuple[str, str]] = [("name", indicator.name)]
-            fields += [("alias", a) for a in indicator.aliases]
-            fields += [("faq_q", f.q) for f in indicator.faq]
-            # Phrasings learned from use count as questions the indicator answers.
-            fields += [("faq_q", q) for q in self._learned.get(indicator.code, ())]
-            fields += [("faq_a", f.a) for f in indicator.faq]
-            fields += [("category", indicator.category), ("standard", indicator.standard)]
-            fields += [("interpretation", i.text) for i in indicator.interpretations]
-            term_weight: dict[str, float] = {}
-            for field, raw in fields:
-                if not raw:
-                    continue
-                _simplified, parts = _core(raw)
-                compacted = "".join(parts)
-                if field in ("name", "alias") and compacted:
-                    self._titles.append(_Title(doc, compacted, phonetic(compacted)))
-                elif field == "faq_q" and compacted:
-                    self._faqs.append(_Title(doc, compacted, phonetic(compacted)))
-                counts: dict[str, int] = defaultdict(int)
-                for part in parts:
-                    for gram in bigrams(part):
-                        counts["c" + gram] += 1
-                    for gram in bigrams(phonetic(part)):
-                        counts["p" + gram] += 1
-                base = weights[field]
-                for term, tf in counts.items():
-                    weight = base * tf / (tf + 0.5)  # saturating: repetition helps a little
-                    if weight > term_weight.get(term, 0.0):
-                        term_weight[term] = weight
-            per_doc.append(term_weight)
-        postings: dict[str, tuple[list[int], list[float]]] = defaultdict(lambda: ([], []))
-        for doc, term_weight in enumerate(per_doc):
-            for term, weight in term_weight.items():
-                ids, ws = postings[term]
-                ids.append(doc)
-                ws.append(weight)
-        n = max(len(self.indicators), 1)
-        self._postings: dict[str, tuple[NDArray[np.int32], NDArray[np.float64]]] = {}
-        self._idf: dict[str, float] = {}
-        for term, (ids, ws) in postings.items():
-            df = len(ids)
-            self._idf[term] = math.log(1 + (n - df + 0.5) / (df + 0.5))
-            self._postings[term] = (np.asarray(ids, dtype=np.int32), np.asarray(ws))
-        self._max_idf = math.log(1 + (n + 0.5) / 1.5)
-        self._title_texts = [t.text for t in self._titles]
-        self._title_phons = [t.phon for t in self._titles]
-        self._titles_by_doc: dict[int, list[int]] = defaultdict(list)
-        for k, title in enumerate(self._titles):
-            self._titles_by_doc[title.doc].append(k)
-        self._faqs_by_doc: dict[int, list[int]] = defaultdict(list)
-        for k, faq in enumerate(self._faqs):
-            self._faqs_by_doc[faq.doc].append(k)
+    # ------------------------------------------------------------ recall
 
-    # ------------------------------------------------------------ scoring
+    def _add(self, evidence: _Evidence, term: str, share: float) -> None:
+        if term in evidence.seen:  # a term repeated in the question counts once
+            return
+        evidence.seen.add(term)
+        posting = self.index.posting(term)
+        kind = term[0]
+        if posting is None:
+            if kind in "cpu":  # words are only looked for where the rulebook has them
+                unknown = share * self.index.max_idf * self.config.unknown_idf_share
+                evidence.mass += unknown
+                evidence.chars += unknown if kind != "p" else 0.0
+            return
+        ids, weights, idf = posting
+        weight = idf * share
+        evidence.mass += weight
+        if kind in "cu":
+            evidence.known += weight
+            evidence.chars += weight
+        evidence.ids.append(ids)
+        evidence.contributions.append(weights.astype(np.float64) * weight)
 
-    def _recall(self, parts: list[str]) -> NDArray[np.float64]:
-        config = self.config
-        scores = np.zeros(len(self.indicators))
-        mass = 0.0
-        seen: set[str] = set()  # a term repeated in the question counts once
+    def _words(self, part: str) -> list[str]:
+        """Every rulebook word or synonym inside a segment, whatever the segmentation."""
+        lexicon = self.index.lexicon
+        found: list[str] = []
+        for start in range(len(part) - 1):
+            for end in range(start + 2, min(len(part), start + 6) + 1):
+                terms = lexicon.get(part[start:end])
+                if terms:
+                    found += terms.split(" ")
+        return found
+
+    def _recall(self, parts: list[str]) -> _Evidence:
+        shares = self._shares
+        evidence = _Evidence(np.zeros(0))
         for part in parts:
-            for prefix, grams, share in (
-                ("c", bigrams(part), 1.0 - config.phonetic_share),
-                ("p", bigrams(phonetic(part)), config.phonetic_share),
-            ):
-                for gram in grams:
-                    term = prefix + gram
-                    if term in seen:
-                        continue
-                    seen.add(term)
-                    posting = self._postings.get(term)
-                    if posting is None:
-                        mass += share * self._max_idf * config.unknown_idf_share
-                        continue
-                    idf = self._idf[term] * share
-                    mass += idf
-                    ids, weights = posting
-                    scores[ids] += idf * weights
-        if mass > 0:
-            # Long messages are judged on the evidence they hold, not diluted by their chatter.
-            scores /= min(mass, config.mass_cap)
-        return scores
+            chars, phons, content = char_terms(part)
+            for term in (*chars, *phons, *content, *self._words(part)):
+                self._add(evidence, term, shares[term[0]])
+        size = len(self.indicators)
+        if evidence.ids:
+            # one pass over all postings: far cheaper than a scatter-add per term when
+            # common characters are held by thousands of indicators
+            evidence.scores = np.bincount(
+                np.concatenate(evidence.ids),
+                np.concatenate(evidence.contributions),
+                minlength=size,
+            ).astype(np.float64)
+        else:
+            evidence.scores = np.zeros(size)
+        return evidence
+
+    # ------------------------------------------------------------ precision
 
     def _similarity(self, query: str, title: str, raw: float) -> float:
         """Rescale partial_ratio so half-matches count little, then by how much is covered."""
@@ -249,16 +243,17 @@ class Matcher:
         core: str,
         core_phon: str,
         candidates: Sequence[int],
-        titles: list[_Title],
-        by_doc: dict[int, list[int]],
+        titles: tuple[list[Title], list[str], dict[int, list[int]]],
     ) -> dict[int, float]:
+        texts, phons, by_doc = titles
         keys = [k for doc in candidates for k in by_doc.get(doc, ())]
         if not keys or not core:
             return {}
-        choices = {k: titles[k].text for k in keys}
-        phon_choices = {k: titles[k].phon for k in keys}
         best: dict[int, float] = {}
-        for query, pool, factor in ((core, choices, 1.0), (core_phon, phon_choices, 0.96)):
+        for query, pool, factor in (
+            (core, {k: texts[k].text for k in keys}, 1.0),
+            (core_phon, {k: phons[k] for k in keys}, 0.96),
+        ):
             for _text, raw, key in process.extract(
                 query,
                 pool,
@@ -267,73 +262,143 @@ class Matcher:
                 limit=None,
                 score_cutoff=max(40.0, self.config.partial_floor),
             ):
-                doc = titles[key].doc
-                score = self._similarity(core, titles[key].text, raw) * factor
+                doc = texts[key].doc
+                score = self._similarity(core, texts[key].text, raw) * factor
                 if score > best.get(doc, 0.0):
                     best[doc] = score
         return best
 
+    # ------------------------------------------------------------ scoring
+
     def _rewrite(self, parts: list[str]) -> list[str]:
         """Add the official term after every everyday word of the office synonym table."""
-        if not self._office:
-            return parts
-        terms = [term for part in parts for word, term in self._office if word and word in part]
-        return parts + list(dict.fromkeys(terms))
+        core = "".join(parts)
+        extra = [term for word, term in self.index.office if word in core]
+        return parts + [p for term in extra for p in term.split()]
 
-    def score(self, text: str) -> tuple[str, list[tuple[int, float]]]:
-        """The normalised question and every candidate with its raw score (may exceed 100)."""
+    def _domain(self, text: str, *, in_background: bool) -> float:
+        """Mean log-odds of the question's character terms: rulebook text against office talk.
+
+        ``in_background``: the question is itself one of the background questions (when
+        calibrating), so its own occurrences are left out, as for a question never seen.
+        """
+        index = self.index
+        terms = question_char_terms(text)
+        if not terms:
+            return 0.0
+        own = 1 if in_background else 0
+        size, background_size = index.size + 1, index.background_size + 1 - own
+        total = 0.0
+        for term in terms:
+            number = index.terms.get(term)
+            df = int(index.offsets[number + 1] - index.offsets[number]) if number is not None else 0
+            seen = index.background.get(term, 0) - own if term in index.background else 0
+            total += math.log((df + 0.5) / size) - math.log((seen + 0.5) / background_size)
+        return total / len(terms)
+
+    def scored(self, text: str, *, in_background: bool = False) -> Scored:
+        """Every candidate with its raw score (may exceed 100), best first, and the features."""
         config = self.config
-        simplified, parts = _core(text[: config.max_question_chars])
-        parts = self._rewrite(parts)
+        simplified = to_simplified(text[: config.max_question_chars])
+        parts = core_parts(simplified)
         core = "".join(parts)
         if not core or not self.indicators:
-            return simplified, []
+            return Scored(simplified, [])
         for match in _CODE_PATTERN.finditer(simplified):
             doc = self._codes.get(re.sub(r"[-_.]", "", match.group()))
             if doc is not None:
-                return simplified, [(doc, 1000.0)]
-        recall = self._recall(parts)
+                return Scored(simplified, [(doc, 1000.0)], code_hit=True)
+        evidence = self._recall(self._rewrite(parts))
+        raw = evidence.scores
+        if evidence.mass <= 0:
+            return Scored(simplified, [])
+        recall = raw / min(evidence.mass, config.mass_cap)
         pool = min(config.pool, len(self.indicators))
         top = np.argpartition(-recall, pool - 1)[:pool] if pool < len(recall) else np.arange(pool)
         candidates = [int(d) for d in top if recall[d] > 0]
         core_phon = phonetic(core)
-        title_scores = self._fuzzy(core, core_phon, candidates, self._titles, self._titles_by_doc)
-        faq_scores = self._fuzzy(core, core_phon, candidates, self._faqs, self._faqs_by_doc)
-        scored: list[tuple[int, float]] = []
+        title_scores = self._fuzzy(
+            core, core_phon, candidates, (self.index.titles, self._title_phons, self._titles_by_doc)
+        )
+        question_scores = self._fuzzy(
+            core,
+            core_phon,
+            candidates,
+            (self.index.questions, self._question_phons, self._questions_by_doc),
+        )
+        ranked: list[tuple[int, float]] = []
+        fuzzy_of: dict[int, float] = {}
         for doc in candidates:
-            fuzzy = max(title_scores.get(doc, 0.0), faq_scores.get(doc, 0.0) * config.faq_weight)
-            lexical = float(recall[doc]) * 100 * config.lexical_scale
-            scored.append((doc, lexical + config.fuzzy_weight * fuzzy))
-        scored.sort(key=lambda item: (-item[1], item[0]))
-        return simplified, scored
+            fuzzy = max(
+                title_scores.get(doc, 0.0), question_scores.get(doc, 0.0) * config.faq_weight
+            )
+            fuzzy_of[doc] = fuzzy
+            ranked.append(
+                (doc, float(recall[doc]) * 100 * config.lexical_scale + fuzzy * config.fuzzy_weight)
+            )
+        ranked.sort(key=lambda item: (-item[1], item[0]))
+        if not ranked:
+            return Scored(simplified, [])
+        best_doc, best = ranked[0]
+        runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
+        features = Features(
+            score=best / 100,
+            margin=(best - runner_up) / 100,
+            coverage=evidence.known / evidence.chars if evidence.chars else 0.0,
+            evidence=math.log1p(float(raw[best_doc])),
+            fuzzy=fuzzy_of[best_doc] / 100,
+            length=math.log(len(core)),
+            spread=math.log(int(np.count_nonzero(recall >= 0.5 * recall[best_doc]))),
+            domain=self._domain(simplified, in_background=in_background),
+        )
+        return Scored(simplified, ranked, features)
+
+    def score(self, text: str) -> tuple[str, list[tuple[int, float]]]:
+        """The normalised question and every candidate with its raw score, best first."""
+        result = self.scored(text)
+        return result.normalized, result.ranked
 
     # ------------------------------------------------------------ decision
 
+    def _candidate(self, doc: int, score: float) -> Candidate:
+        indicator = self.indicators[doc]
+        # decisions use the calibrated probability; what is shown is a 0-100 confidence
+        return Candidate(indicator.code, indicator.name, round(min(score, 100.0), 1))
+
     def match_question(self, text: str) -> MatchResult:
         """Answer, clarify (2-5 candidates) or none for one question."""
-        config = self.config
-        learned_doc = self._exact.get(question_key(text[: config.max_question_chars]))
+        learned_doc = self._exact.get(question_key(text[: self.config.max_question_chars]))
         if learned_doc is not None:
-            indicator = self.indicators[learned_doc]
-            known = Candidate(indicator.code, indicator.name, 100.0)
+            known = self._candidate(learned_doc, 100.0)
             return MatchResult(text, to_simplified(text), Outcome.ANSWER, (known,))
-        normalized, scored = self.score(text)
+        return self.decide(text, self.scored(text), self.calibration)
 
-        def candidate(doc: int, score: float) -> Candidate:
-            indicator = self.indicators[doc]
-            # decisions use the raw score; what is shown is a 0-100 confidence
-            return Candidate(indicator.code, indicator.name, round(min(score, 100.0), 1))
-
-        if not scored or scored[0][1] < config.clarify_threshold:
-            return MatchResult(text, normalized, Outcome.NONE, ())
-        best_doc, best = scored[0]
-        runner_up = scored[1][1] if len(scored) > 1 else 0.0
-        if best >= config.answer_threshold and best - runner_up >= config.answer_margin:
-            return MatchResult(text, normalized, Outcome.ANSWER, (candidate(best_doc, best),))
-        floor = max(config.clarify_threshold * 0.8, best - config.clarify_window)
-        shortlist = [candidate(d, s) for d, s in scored[:5] if s >= floor]
-        if len(shortlist) < 2 and len(scored) > 1:
-            shortlist = [candidate(d, s) for d, s in scored[:2]]
+    def decide(self, text: str, result: Scored, calibration: Calibration) -> MatchResult:
+        """The decision for an already scored question under a given calibration."""
+        ranked = result.ranked
+        if result.code_hit:
+            return MatchResult(
+                text, result.normalized, Outcome.ANSWER, (self._candidate(*ranked[0]),)
+            )
+        if not ranked or result.features is None:
+            return MatchResult(text, result.normalized, Outcome.NONE, ())
+        in_scope, right = calibration.probabilities(result.features)
+        if in_scope < calibration.clarify_threshold:
+            return MatchResult(text, result.normalized, Outcome.NONE, ())
+        best_doc, best = ranked[0]
+        confidence = 100 * in_scope * right
+        if in_scope * right >= calibration.answer_threshold or len(ranked) == 1:
+            return MatchResult(
+                text, result.normalized, Outcome.ANSWER, (self._candidate(best_doc, confidence),)
+            )
+        floor = best - self.config.clarify_window
+        shortlist = [(d, s) for d, s in ranked[:5] if s >= floor]
         if len(shortlist) < 2:
-            return MatchResult(text, normalized, Outcome.ANSWER, (candidate(best_doc, best),))
-        return MatchResult(text, normalized, Outcome.CLARIFY, tuple(shortlist))
+            shortlist = ranked[:2]
+        scale = confidence / best if best > 0 else 0.0
+        return MatchResult(
+            text,
+            result.normalized,
+            Outcome.CLARIFY,
+            tuple(self._candidate(d, s * scale) for d, s in shortlist),
+        )

@@ -126,6 +126,8 @@ class Rulebook:
     indicators: tuple[Indicator, ...]
     scoring: dict[str, Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # indicators given twice, word for word, in the file read: kept once (not part of equality)
+    duplicates: int = field(default=0, compare=False)
 
     def by_code(self) -> dict[str, Indicator]:
         """Indicators keyed by their code."""

@@ -17,13 +17,15 @@ from typing import Any
 
 import yaml
 
+from knowledge.bounded_yaml import LINE, LINES, load_yaml, strip_lines
 from knowledge.files import (
+    MAX_INPUT_BYTES,
     InputError,
     Problem,
     Row,
     Table,
+    bounded,
     decode_text,
-    parse_decimal,
     read_bytes,
     read_csv_table,
     read_xlsx_tables,
@@ -31,6 +33,7 @@ from knowledge.files import (
 )
 from knowledge.learned import LEARNED_COLUMNS, LEARNED_SHEETS, learned_from_table, learned_of
 from knowledge.learned import RULEBOOK_KEY as LEARNED_KEY
+from knowledge.numbers import NumberError, parse_points, parse_whole
 from knowledge.rulebook import (
     CYCLE_SPELLINGS,
     LEVEL_SPELLINGS,
@@ -44,7 +47,8 @@ from knowledge.rulebook import (
 from knowledge.synonyms import RULEBOOK_KEY as SYNONYMS_KEY
 from knowledge.synonyms import SYNONYM_COLUMNS, SYNONYM_SHEETS, synonyms_of
 
-MAX_RULEBOOK_BYTES = 20 * 1024 * 1024
+MAX_RULEBOOK_BYTES = MAX_INPUT_BYTES
+MAX_TABLE_ROWS = 10_000  # indicators or FAQ rows of a CSV/XLSX rulebook
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,31}$")
 ALIAS_SEPARATORS = re.compile(r"[、;；,，]")
 
@@ -75,51 +79,6 @@ META_SHEETS = ("元数据", "说明", "meta")
 KNOWN_TOP_LEVEL = ("title", "year", "scoring", "indicators")
 
 
-# ---------------------------------------------------------------- YAML with line numbers
-
-
-class _LineLoader(yaml.SafeLoader):
-    """A safe loader that keeps decimals exact and remembers each mapping key's line."""
-
-
-def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[Any, Any]:
-    loader.flatten_mapping(node)
-    result: dict[Any, Any] = {}
-    lines: dict[Any, int] = {}
-    for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        if not isinstance(key, str | int | float | bool) and key is not None:
-            raise yaml.constructor.ConstructorError(
-                None, None, "mapping key must be a scalar", key_node.start_mark
-            )
-        result[key] = loader.construct_object(value_node, deep=True)
-        lines[key] = key_node.start_mark.line + 1
-    result["__lines__"] = lines
-    result["__line__"] = node.start_mark.line + 1
-    return result
-
-
-def _construct_float(loader: _LineLoader, node: yaml.ScalarNode) -> Decimal | str:
-    text = str(loader.construct_scalar(node))
-    try:
-        return parse_decimal(text)
-    except ValueError:
-        return text
-
-
-_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-_LineLoader.add_constructor("tag:yaml.org,2002:float", _construct_float)
-
-
-def _strip_lines(value: Any) -> Any:
-    """A loaded YAML value without the line bookkeeping."""
-    if isinstance(value, dict):
-        return {k: _strip_lines(v) for k, v in value.items() if k not in ("__lines__", "__line__")}
-    if isinstance(value, list):
-        return [_strip_lines(v) for v in value]
-    return value
-
-
 # ---------------------------------------------------------------- validation
 
 
@@ -137,29 +96,6 @@ def _text(value: Any) -> str:
     if isinstance(value, Decimal):
         return format(value, "f")
     return unicodedata.normalize("NFC", str(value)).strip()
-
-
-def _decimal(value: Any) -> Decimal:
-    if isinstance(value, bool):
-        raise ValueError("不是数字")
-    if isinstance(value, Decimal):
-        result = value
-    elif isinstance(value, int):
-        result = Decimal(value)
-    else:
-        result = parse_decimal(_text(value))
-    return result
-
-
-def _points(value: Any, *, allow_zero: bool) -> Decimal:
-    number = _decimal(value)
-    if number < 0 or (number == 0 and not allow_zero):
-        raise ValueError("必须大于 0")
-    if number > 1000:
-        raise ValueError("超出合理范围（最大 1000）")
-    if number != number.quantize(Decimal("0.01")):
-        raise ValueError("最多保留两位小数")
-    return number
 
 
 def _indicator(record: _Located, problems: list[Problem]) -> Indicator | None:
@@ -186,15 +122,15 @@ def _indicator(record: _Located, problems: list[Problem]) -> Indicator | None:
     points: Decimal | None = None
     if _text(values.get("points")):
         try:
-            points = _points(values.get("points"), allow_zero=False)
-        except ValueError as exc:
-            fail("points", f"分值{exc}" if str(exc).startswith("必须") else str(exc))
+            points = parse_points(values.get("points"), allow_negative=False)
+        except NumberError as exc:
+            fail("points", f"分值{exc}")
     cap: Decimal | None = None
     if _text(values.get("cap")):
         try:
-            cap = _points(values.get("cap"), allow_zero=False)
-        except ValueError as exc:
-            fail("cap", f"上限{exc}" if str(exc).startswith("必须") else str(exc))
+            cap = parse_points(values.get("cap"), allow_negative=False)
+        except NumberError as exc:
+            fail("cap", f"上限{exc}")
     cycle_text = _text(values.get("cycle"))
     cycle = CYCLE_SPELLINGS.get(cycle_text.lower()) if cycle_text else None
     if cycle_text and cycle is None:
@@ -270,34 +206,30 @@ def _assemble(
     if not records and not problems:
         problems.append(Problem(file, "没有任何指标"))
     indicators: list[Indicator] = []
-    first_line: dict[str, int | None] = {}
+    first_seen: dict[str, tuple[int | None, Indicator | None]] = {}
+    duplicates = 0
     for record in records:
         indicator = _indicator(record, problems)
         code = _text(record.values.get("code"))
-        if code:
-            if code in first_line:
-                where = record.where("code")
-                problems.append(
-                    Problem(
-                        file,
-                        f"编码“{code}”重复（首次出现在第{first_line[code]}行）",
-                        where.line,
-                        "code",
-                        where.sheet,
-                    )
-                )
+        if code in first_seen:
+            earlier_line, earlier = first_seen[code]
+            if indicator is not None and indicator == earlier:
+                duplicates += 1  # the same indicator pasted twice: kept once
                 continue
-            first_line[code] = record.where("code").line
+            where = record.where("code")
+            message = f"编码“{code}”与第{earlier_line}行编码相同但内容不同，无法判断以哪一行为准"
+            problems.append(Problem(file, message, where.line, "code", where.sheet))
+            continue
+        if code:
+            first_seen[code] = (record.where("code").line, indicator)
         if indicator is not None:
             indicators.append(indicator)
     year_value: int | None = None
     if year not in (None, ""):
         try:
-            year_value = int(_decimal(year))
-            if not 2000 <= year_value <= 2100 or _decimal(year) != year_value:
-                raise ValueError
-        except ValueError:
-            problems.append(Problem(file, f"年度“{_text(year)}”无效", year_line, "year"))
+            year_value = parse_whole(year, low=2000, high=2100)
+        except NumberError as exc:
+            problems.append(Problem(file, f"年度{exc}", year_line, "year"))
     if scoring is not None and not isinstance(scoring, dict):
         problems.append(Problem(file, "scoring 应为键值对", None, "scoring"))
     if problems:
@@ -308,6 +240,7 @@ def _assemble(
         indicators=tuple(indicators),
         scoring=scoring,
         extra=extra,
+        duplicates=duplicates,
     )
 
 
@@ -315,20 +248,12 @@ def _assemble(
 
 
 def _read_yaml(data: bytes, file: str) -> Rulebook:
-    text = decode_text(data, file)
-    try:
-        document = yaml.load(text, Loader=_LineLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        line = mark.line + 1 if mark is not None else None
-        raise InputError([Problem(file, f"YAML 格式错误：{exc.problem}", line)]) from exc
-    except yaml.YAMLError as exc:
-        raise InputError([Problem(file, f"YAML 格式错误：{exc}")]) from exc
+    document = load_yaml(decode_text(data, file), file=file)
     if document is None:
         raise InputError([Problem(file, "文件为空")])
     if not isinstance(document, dict):
         raise InputError([Problem(file, "顶层应为键值对（title、year、indicators …）", 1)])
-    lines: dict[str, int] = document.get("__lines__", {})
+    lines: dict[str, int] = document.get(LINES, {})
     problems: list[Problem] = []
     raw_indicators = document.get("indicators")
     if not isinstance(raw_indicators, list):
@@ -341,24 +266,24 @@ def _read_yaml(data: bytes, file: str) -> Rulebook:
         if not isinstance(raw, dict):
             problems.append(Problem(file, f"第{position}个指标应为键值对", None, "indicators"))
             continue
-        field_lines: dict[str, int] = raw.get("__lines__", {})
-        start = raw.get("__line__")
+        field_lines: dict[str, int] = raw.get(LINES, {})
+        start = raw.get(LINE)
 
         def where(field: str | None, _l: dict[str, int] = field_lines, _s: Any = start) -> Problem:
             return Problem(file, "", _l.get(field or "", _s))
 
-        records.append(_Located(values=_strip_lines(raw), where=where))
+        records.append(_Located(values=strip_lines(raw), where=where))
     extra = {
-        str(k): _strip_lines(v)
+        str(k): strip_lines(v)
         for k, v in document.items()
-        if k not in KNOWN_TOP_LEVEL and k not in ("__lines__", "__line__")
+        if k not in KNOWN_TOP_LEVEL and k not in (LINES, LINE)
     }
     return _assemble(
         records,
         file=file,
         title=_text(document.get("title")) or Path(file).stem,
         year=document.get("year"),
-        scoring=_strip_lines(document.get("scoring")),
+        scoring=strip_lines(document.get("scoring")),
         extra=extra,
         problems=problems,
         year_line=lines.get("year"),
@@ -367,7 +292,7 @@ def _read_yaml(data: bytes, file: str) -> Rulebook:
 
 def _table_records(table: Table) -> list[_Located]:
     records: list[_Located] = []
-    for row in table.rows:
+    for row in bounded(table, MAX_TABLE_ROWS):
         values: dict[str, Any] = {k: v for k, v in row.values.items() if k not in LEVEL_SPELLINGS}
         values["interpretations"] = [
             {"level": level.value, "text": row.values[level.value]}
@@ -386,7 +311,8 @@ def _attach_faq(records: list[_Located], faq: Table | None, problems: list[Probl
     if faq is None:
         return
     by_code: dict[str, list[dict[str, str]]] = {}
-    for row in faq.rows:
+    rows = list(bounded(faq, MAX_TABLE_ROWS))
+    for row in rows:
         code, q, a = row.values.get("code", ""), row.values.get("q", ""), row.values.get("a", "")
         for field, value in (("code", code), ("q", q), ("a", a)):
             if not value:
@@ -394,7 +320,7 @@ def _attach_faq(records: list[_Located], faq: Table | None, problems: list[Probl
         if code and q and a:
             by_code.setdefault(code, []).append({"q": q, "a": a})
     known = {_text(r.values.get("code")) for r in records}
-    for row in faq.rows:
+    for row in rows:
         code = row.values.get("code", "")
         if code and code not in known:
             problems.append(faq.problem(f"未知指标编码“{code}”", line=row.line, field="code"))
@@ -451,15 +377,22 @@ def _read_xlsx(data: bytes, file: str) -> Rulebook:
     _attach_faq(records, faq, problems)
     metadata: dict[str, Any] = {}
     if meta is not None:
-        for row in meta.rows:
+        key_lines: dict[str, int] = {}
+        for row in bounded(meta, MAX_TABLE_ROWS):
             key, value = row.values.get("key", ""), row.values.get("value", "")
             if not key:
                 continue
+            if key in key_lines:
+                message = f"键“{key}”重复（首次出现在第{key_lines[key]}行）"
+                problems.append(meta.problem(message, line=row.line, field=key))
+                continue
+            key_lines[key] = row.line
             try:
-                metadata[key] = yaml.load(value, Loader=_LineLoader) if value else None
-            except yaml.YAMLError:
-                problems.append(meta.problem("值不是有效的 YAML", line=row.line, field=key))
-    metadata = _strip_lines(metadata)
+                metadata[key] = load_yaml(value, file=file) if value else None
+            except InputError as exc:
+                reason = exc.problems[0].message if exc.problems else "值不是有效的 YAML"
+                problems.append(meta.problem(reason, line=row.line, field=key))
+    metadata = strip_lines(metadata)
     # The learned phrasings and the synonym table have sheets of their own: they grow to
     # thousands of rows, far beyond what one 元数据 cell holds.
     if learned is not None:
@@ -483,6 +416,36 @@ def _read_xlsx(data: bytes, file: str) -> Rulebook:
 def parse_rulebook_text(text: str, *, source: str) -> Rulebook:
     """A rulebook from YAML text already in hand (e.g. a stored version)."""
     return _read_yaml(text.encode("utf-8"), source)
+
+
+def parse_rulebook_header(text: str, *, source: str) -> Rulebook:
+    """Title, year, scoring and other top-level keys of a document written by
+    :func:`rulebook_to_yaml`, without its indicators (the rulebook comes back with none).
+
+    The writer puts ``indicators`` last, so everything before that top-level key is the
+    header; re-validating 5,000 stored indicators just to read a title took a minute of CPU.
+    A document written otherwise is parsed whole.
+    """
+    head, found, _indicators = text.partition("\nindicators:")
+    if not found:
+        parsed = parse_rulebook_text(text, source=source)
+        return Rulebook(parsed.title, parsed.year, (), parsed.scoring, parsed.extra)
+    document = load_yaml(head, file=source) or {}
+    if not isinstance(document, dict):
+        raise InputError([Problem(source, "顶层应为键值对（title、year、indicators …）", 1)])
+    extra = {
+        str(k): strip_lines(v)
+        for k, v in document.items()
+        if k not in KNOWN_TOP_LEVEL and k not in (LINES, LINE)
+    }
+    year = document.get("year")
+    return Rulebook(
+        title=_text(document.get("title")) or Path(source).stem,
+        year=int(year) if isinstance(year, int | Decimal) else None,
+        indicators=(),
+        scoring=strip_lines(document.get("scoring")),
+        extra=extra,
+    )
 
 
 def find_faq_file(path: Path) -> Path | None:

@@ -58,12 +58,13 @@ def _checked(
     return tuple(found.values())
 
 
-def synonyms_of(rulebook: Rulebook) -> tuple[OfficeSynonym, ...]:
-    """The table kept in a rulebook; raise :class:`InputError` on a malformed entry."""
+def synonyms_of(rulebook: Rulebook, *, source: str | None = None) -> tuple[OfficeSynonym, ...]:
+    """The table kept in a rulebook; raise :class:`InputError` on a malformed entry, naming
+    ``source`` (the file it came from) or else the rulebook's title."""
     raw = rulebook.extra.get(RULEBOOK_KEY)
     if raw is None:
         return ()
-    file = rulebook.title or "rulebook"
+    file = source or rulebook.title or "rulebook"
     if not isinstance(raw, list):
         raise InputError([Problem(file, "应为列表（- word: … term: …）", field=RULEBOOK_KEY)])
     problems: list[Problem] = []

@@ -33,8 +33,18 @@ _converter = opencc.OpenCC("t2s")
 
 _FUZZY_INITIALS = (("zh", "z"), ("ch", "c"), ("sh", "s"), ("l", "n"))
 _FUZZY_FINALS = (("ang", "an"), ("eng", "en"), ("ing", "in"), ("ong", "on"))
-_syllable_codes: dict[str, str] = {}
+_SYLLABLES_FILE = Path(__file__).with_name("data") / "syllables.txt"
 _syllable_lock = threading.Lock()
+
+
+def _load_syllable_codes() -> dict[str, str]:
+    # A fixed table, so a phonetic key means the same in every process and in a cached index.
+    lines = _SYLLABLES_FILE.read_text(encoding="utf-8").splitlines()
+    syllables = [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+    return {s: chr(0xF0000 + n) for n, s in enumerate(syllables)}  # a private-use plane
+
+
+_syllable_codes = _load_syllable_codes()
 
 
 def _load_fillers() -> tuple[str, ...]:
@@ -90,7 +100,8 @@ def phonetic_char(char: str) -> str:
     with _syllable_lock:
         code = _syllable_codes.get(syllable)
         if code is None:
-            code = chr(0xF0000 + len(_syllable_codes))  # a private-use plane: never real text
+            # a reading missing from the table (none of pypinyin's own): process-local code
+            code = chr(0xF0000 + len(_syllable_codes))
             _syllable_codes[syllable] = code
     return code
 

@@ -18,13 +18,15 @@ from sqlmodel import Session
 
 from db import scoring_store
 from db.models import LedgerEntry
-from db.scoring_store import NewEntry, UnitUpsert
-from knowledge.files import InputError, Problem
+from db.scoring_store import NewEntry
+from knowledge.files import InputError, Problem, Problems
+from knowledge.numbers import NumberError, parse_points
 from knowledge.points import cents_of, decimal_of
 from scoring.imports import (
     CODE,
     DATE,
     ENTERED_BY,
+    EXTERNAL_ID,
     INDICATOR,
     MAX_NOTE,
     MAX_SHORT,
@@ -32,10 +34,10 @@ from scoring.imports import (
     NOTE,
     POINTS,
     UNIT,
+    LedgerFile,
     Lookup,
     lookup_key,
     parse_ledger,
-    parse_points,
     parse_reviews,
     parse_units,
     paused_gc,
@@ -104,9 +106,20 @@ def indicator_lookup(*, session: Session) -> Lookup:
 # ---------------------------------------------------------------- units
 
 
-def import_units(*, session: Session, path: Path) -> UnitUpsert:
+@dataclass(frozen=True)
+class UnitImport:
+    """What a units import changed, and how many repeated rows it skipped."""
+
+    added: list[str]
+    updated: list[str]
+    unchanged: list[str]
+    duplicates: int
+
+
+def import_units(*, session: Session, path: Path) -> UnitImport:
     """Add or update the units a file lists; units it leaves out are kept."""
-    units = parse_units(path)
+    parsed = parse_units(path)
+    units = parsed.units
     known = {lookup_key(u.code): u.code for u in scoring_store.list_units(session=session)}
     clashes = [
         Problem(
@@ -119,7 +132,8 @@ def import_units(*, session: Session, path: Path) -> UnitUpsert:
     ]
     if clashes:
         raise InputError(clashes)
-    return scoring_store.upsert_units(session=session, units=units)
+    done = scoring_store.upsert_units(session=session, units=units)
+    return UnitImport(done.added, done.updated, done.unchanged, parsed.duplicates)
 
 
 # ---------------------------------------------------------------- ledger
@@ -134,6 +148,7 @@ class LedgerImport:
     added: int
     skipped_existing: int  # the external id was already recorded: never counted twice
     skipped_sample: tuple[str, ...] = field(default_factory=tuple)
+    skipped_duplicates: int = 0  # rows repeated within the file (same 编号, same content)
 
 
 def import_ledger(*, session: Session, path: Path, entered_by: str, today: date) -> LedgerImport:
@@ -152,6 +167,8 @@ def _import_ledger(*, session: Session, path: Path, entered_by: str, today: date
     )
     ids = {e.external_id for e in parsed.entries if e.external_id is not None}
     existing = scoring_store.existing_external_ids(session=session, external_ids=ids)
+    if existing:
+        _refuse_changed_reimports(session, parsed, existing)
     fresh = (
         [e for e in parsed.entries if e.external_id not in existing] if existing else parsed.entries
     )
@@ -163,11 +180,35 @@ def _import_ledger(*, session: Session, path: Path, entered_by: str, today: date
         ) from exc
     return LedgerImport(
         file=parsed.file,
-        rows=len(parsed.entries),
+        rows=len(parsed.entries) + parsed.duplicates,
         added=added,
         skipped_existing=len(parsed.entries) - added,
         skipped_sample=tuple(sorted(existing)[:SKIPPED_SAMPLE]),
+        skipped_duplicates=parsed.duplicates,
     )
+
+
+def _refuse_changed_reimports(session: Session, parsed: LedgerFile, existing: set[str]) -> None:
+    """A recorded 编号 brought again with other content is a conflict, never a silent skip."""
+    recorded = scoring_store.recorded_by_external_id(session=session, external_ids=existing)
+    problems = Problems()
+    for entry, line in zip(parsed.entries, parsed.lines, strict=True):
+        stored = recorded.get(entry.external_id or "")
+        if stored is None or (stored[1:5] == entry[:4] and stored.note == entry.note):
+            continue
+        points = decimal_of(stored.points_cents)
+        problems.append(
+            Problem(
+                parsed.file,
+                f"编号“{entry.external_id}”已记入第 {stored.entry_id} 条台账（{stored.entry_date} "
+                f"{stored.unit_code} {stored.indicator_code} {points} 分），"
+                "本行内容不同；台账只追加不修改，如需更正请冲正原记录后用新编号录入",
+                line=line,
+                field=EXTERNAL_ID,
+            )
+        )
+    if problems:
+        raise InputError(problems)
 
 
 def _text_problems(note: str, entered_by: str, problems: list[Problem]) -> None:
@@ -177,6 +218,14 @@ def _text_problems(note: str, entered_by: str, problems: list[Problem]) -> None:
         problems.append(Problem(ARGUMENTS, "录入人为空", field=ENTERED_BY))
     elif len(entered_by) > MAX_SHORT:
         problems.append(Problem(ARGUMENTS, f"录入人过长（最多 {MAX_SHORT} 字）", field=ENTERED_BY))
+
+
+def check_points(points: str | Decimal) -> Decimal:
+    """The points of a single entry, parsed strictly; refused before anyone confirms them."""
+    try:
+        return parse_points(points)
+    except NumberError as exc:
+        raise InputError([Problem(ARGUMENTS, f"{POINTS}{exc}", field=POINTS)]) from exc
 
 
 def prepare_entry(
@@ -205,9 +254,9 @@ def prepare_entry(
         problems.append(Problem(ARGUMENTS, str(exc), field=INDICATOR))
     cents = 0
     try:
-        cents = cents_of(parse_points(str(points)))
-    except ValueError as exc:
-        problems.append(Problem(ARGUMENTS, str(exc), field=POINTS))
+        cents = cents_of(check_points(points))
+    except InputError as exc:
+        problems.extend(exc.problems)
     if entry_date > today:
         problems.append(Problem(ARGUMENTS, f"日期 {entry_date} 晚于今天，不能预先记分", field=DATE))
     elif entry_date < MIN_DATE:
@@ -321,11 +370,13 @@ class ReviewImport:
     added: int  # first score for that unit and year
     changed: int  # a new score superseding an earlier one (the earlier stays on record)
     unchanged: int  # same score as recorded: skipped
+    duplicates: int = 0  # rows repeated within the file (same year, unit and score): skipped
 
 
 def import_reviews(*, session: Session, path: Path, entered_by: str) -> ReviewImport:
     """Record year-end review scores; an identical re-import changes nothing."""
-    reviews = parse_reviews(path, units=unit_lookup(session=session), entered_by=entered_by)
+    parsed = parse_reviews(path, units=unit_lookup(session=session), entered_by=entered_by)
+    reviews = parsed.reviews
     current: dict[int, dict[str, int]] = {}
     for year in sorted({r.year for r in reviews}):
         current[year] = scoring_store.latest_reviews(session=session, year=year)
@@ -338,4 +389,5 @@ def import_reviews(*, session: Session, path: Path, entered_by: str) -> ReviewIm
         added=len(fresh) - changed,
         changed=changed,
         unchanged=len(reviews) - len(fresh),
+        duplicates=parsed.duplicates,
     )

@@ -16,20 +16,27 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import Generic, TypeVar
 
 from db.scoring_store import NewEntry, NewReview, UnitInfo
 from knowledge.files import (
+    MAX_FILE_BYTES,
+    MAX_INPUT_BYTES,
     InputError,
     Problem,
+    Problems,
     Table,
-    parse_decimal,
+    bounded,
     read_bytes,
     read_csv_table,
     read_xlsx_tables,
     suffix_of,
 )
+from knowledge.numbers import NumberError, number_of, parse_points, parse_whole
 from knowledge.points import cents_of
 from knowledge.rulebook_files import CODE_PATTERN
+
+T = TypeVar("T")
 
 # Canonical column names (Chinese) and the other spellings accepted for them.
 CODE, NAME, GROUP = "编码", "名称", "分组"
@@ -61,12 +68,12 @@ UNIT_SHEETS = ("*", "单位", "考核对象", "units")
 LEDGER_SHEETS = ("*", "台账", "积分台账", "ledger")
 REVIEW_SHEETS = ("*", "评议", "年终评议", "reviews")
 
-MAX_POINTS = Decimal(1000)
+MAX_UNIT_ROWS = 10_000
+MAX_REVIEW_ROWS = 100_000
 MAX_NOTE = 2000
 MAX_SHORT = 100
 MAX_SOURCE = 255
 MIN_DATE = date(2000, 1, 1)
-CENT = Decimal("0.01")
 
 _DATE_PATTERN = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
 _COMPACT_DATE = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
@@ -141,9 +148,10 @@ def read_table(
     columns: Mapping[str, Iterable[str]],
     required: Iterable[str],
     sheets: tuple[str, ...],
+    limit: int = MAX_INPUT_BYTES,
 ) -> Table:
     """A CSV or XLSX file (first or named sheet) as a table with canonical columns."""
-    data = read_bytes(path)
+    data = read_bytes(path, limit=limit)
     kind = suffix_of(path)
     if kind in ("csv", "txt", "tsv"):
         return read_csv_table(data, file=path.name, columns=columns, required=required)
@@ -180,35 +188,35 @@ def parse_date(text: str) -> date:
         raise ValueError(f"“{text}”不是有效日期（{month}月{day}日不存在）") from exc
 
 
-def parse_points(text: str, *, allow_negative: bool = True) -> Decimal:
-    """Points with at most two decimals, non-zero, at most 1000 in magnitude."""
-    value = parse_decimal(text)
-    if value == 0:
-        raise ValueError("分值不能为 0")
-    if value < 0 and not allow_negative:
-        raise ValueError("分值不能为负数")
-    if abs(value) > MAX_POINTS:
-        raise ValueError(f"“{text}”超出合理范围（绝对值最大 1000）")
-    if value != value.quantize(CENT):
-        raise ValueError(f"“{text}”超过两位小数")
-    return value
-
-
 # ---------------------------------------------------------------- units
 
 
-def parse_units(path: Path) -> list[UnitInfo]:
-    """Units from a file (编码/code, 名称/name, 分组/group); refused whole on any problem."""
+@dataclass(frozen=True)
+class UnitFile:
+    """A parsed units file: its units, and rows that repeated an earlier row exactly."""
+
+    units: list[UnitInfo]
+    duplicates: int = 0
+
+
+def parse_units(path: Path) -> UnitFile:
+    """Units from a file (编码/code, 名称/name, 分组/group); refused whole on any problem.
+
+    A row repeating an earlier one exactly is skipped and counted; the same code with
+    another name or group is a conflict naming both lines.
+    """
     table = read_table(path, columns=UNIT_COLUMNS, required=(CODE, NAME, GROUP), sheets=UNIT_SHEETS)
-    problems: list[Problem] = []
+    problems = Problems()
     units: list[UnitInfo] = []
-    first_line: dict[str, int] = {}
-    for row in table.rows:
+    first: dict[str, tuple[int, UnitInfo]] = {}
+    duplicates = 0
+    rows = 0
+    for row in bounded(table, MAX_UNIT_ROWS):
+        rows += 1
+        before = len(problems)
         code, name, group = row.values[CODE], row.values[NAME], row.values[GROUP]
-        ok = True
         if not code:
             problems.append(table.problem("编码为空", line=row.line, field=CODE))
-            ok = False
         elif not CODE_PATTERN.match(code):
             problems.append(
                 table.problem(
@@ -217,34 +225,30 @@ def parse_units(path: Path) -> list[UnitInfo]:
                     field=CODE,
                 )
             )
-            ok = False
-        elif lookup_key(code) in first_line:
-            problems.append(
-                table.problem(
-                    f"编码“{code}”重复（首次出现在第{first_line[lookup_key(code)]}行）",
-                    line=row.line,
-                    field=CODE,
-                )
-            )
-            ok = False
-        else:
-            first_line[lookup_key(code)] = row.line
         for field, value, limit in ((NAME, name, 100), (GROUP, group, 50)):
             if not value:
                 problems.append(table.problem(f"{field}为空", line=row.line, field=field))
-                ok = False
             elif len(value) > limit:
                 problems.append(
                     table.problem(f"{field}过长（最多 {limit} 字）", line=row.line, field=field)
                 )
-                ok = False
-        if ok:
-            units.append(UnitInfo(code=code, name=name, group=group))
-    if not table.rows:
+        if len(problems) > before:
+            continue
+        unit = UnitInfo(code=code, name=name, group=group)
+        earlier = first.get(lookup_key(code))
+        if earlier is None:
+            first[lookup_key(code)] = (row.line, unit)
+            units.append(unit)
+        elif earlier[1] == unit:
+            duplicates += 1
+        else:
+            message = f"编码“{code}”与第{earlier[0]}行编码相同但内容不同，无法判断以哪一行为准"
+            problems.append(table.problem(message, line=row.line, field=CODE))
+    if not rows:
         problems.append(table.problem("没有数据行"))
     if problems:
         raise InputError(problems)
-    return units
+    return UnitFile(units, duplicates)
 
 
 # ---------------------------------------------------------------- ledger
@@ -252,10 +256,12 @@ def parse_units(path: Path) -> list[UnitInfo]:
 
 @dataclass(frozen=True)
 class LedgerFile:
-    """A parsed ledger file: its entries, in file order."""
+    """A parsed ledger file: its entries in file order, their lines, and rows given twice."""
 
     file: str
     entries: list[NewEntry]
+    lines: list[int]
+    duplicates: int = 0  # rows repeating an earlier row's 编号 and content: skipped
 
 
 def parse_ledger(
@@ -273,50 +279,52 @@ def parse_ledger(
     the file name and the person to ``entered_by``.
     """
     table = read_table(
-        path, columns=LEDGER_COLUMNS, required=(DATE, UNIT, INDICATOR, POINTS), sheets=LEDGER_SHEETS
+        path,
+        columns=LEDGER_COLUMNS,
+        required=(DATE, UNIT, INDICATOR, POINTS),
+        sheets=LEDGER_SHEETS,
+        limit=MAX_FILE_BYTES,
     )
-    problems: list[Problem] = []
+    problems = Problems()
     entries: list[NewEntry] = []
-    seen_ids: dict[str, int] = {}
+    lines: list[int] = []
+    duplicates = 0
+    seen_ids: dict[str, tuple[int, NewEntry]] = {}
     file = path.name
-    # Imports repeat the same few dates, codes and amounts: each spelling is checked once.
-    dates: dict[str, date] = {}
-    amounts: dict[str, int] = {}
-    unit_cache: dict[str, str] = {}
-    indicator_cache: dict[str, str] = {}
+    # Imports repeat the same few dates, codes and amounts: each spelling is checked once,
+    # and so is each bad spelling (a file of two million bad rows repeats its mistakes).
+    dates = _Checked(lambda raw: _entry_date(raw, today))
+    amounts = _Checked(_entry_cents)
+    unit_codes = _Checked(lambda raw: _required(raw, units, UNIT))
+    indicator_codes = _Checked(lambda raw: _required(raw, indicators, INDICATOR))
     optional = [c for c in (NOTE, SOURCE, ENTERED_BY, EXTERNAL_ID) if c in table.columns]
     has_note, has_source = NOTE in optional, SOURCE in optional
     has_by, has_id = ENTERED_BY in optional, EXTERNAL_ID in optional
 
     def problem(message: str, line: int, field: str) -> None:
-        problems.append(table.problem(message, line=line, field=field))
+        if problems.full:  # a file of two million bad rows: count them, keep the first few
+            problems.total += 1
+        else:
+            problems.append(table.problem(message, line=line, field=field))
 
+    rows = 0
     for row in table.rows:
+        rows += 1
         values = row.values
         line = row.line
-        before = len(problems)
-        raw_date = values[DATE]
-        day = dates.get(raw_date)
-        if day is None:
-            try:
-                day = dates[raw_date] = _entry_date(raw_date, today)
-            except ValueError as exc:
-                problem(str(exc), line, DATE)
-        unit_code = unit_cache.get(values[UNIT]) or _resolve(
-            values[UNIT], units, unit_cache, problem, line, UNIT
-        )
-        indicator_code = indicator_cache.get(values[INDICATOR]) or _resolve(
-            values[INDICATOR], indicators, indicator_cache, problem, line, INDICATOR
-        )
-        raw_points = values[POINTS]
-        cents = amounts.get(raw_points)
-        if cents is None:
-            try:
-                if not raw_points:
-                    raise ValueError("分值为空")
-                cents = amounts[raw_points] = cents_of(parse_points(raw_points))
-            except ValueError as exc:
-                problem(str(exc), line, POINTS)
+        if problems.hopeless:
+            problems.stopped_at = line
+            break
+        before = problems.total
+        day = dates(values[DATE])
+        unit_code = unit_codes(values[UNIT])
+        indicator_code = indicator_codes(values[INDICATOR])
+        cents = amounts(values[POINTS])
+        for field, result in ((DATE, day), (UNIT, unit_code), (INDICATOR, indicator_code)):
+            if result.__class__ is Refused:
+                problem(str(result), line, field)
+        if cents.__class__ is Refused:
+            problem(str(cents), line, POINTS)
         note = values[NOTE] if has_note else ""
         source = (values[SOURCE] if has_source else "") or file
         who = (values[ENTERED_BY] if has_by else "") or entered_by
@@ -327,26 +335,80 @@ def parse_ledger(
             problem(f"{SOURCE}过长（最多 {MAX_SOURCE} 字）", line, SOURCE)
         if len(who) > MAX_SHORT:
             problem(f"{ENTERED_BY}过长（最多 {MAX_SHORT} 字）", line, ENTERED_BY)
-        if external_id is not None:
-            if len(external_id) > MAX_SHORT:
-                problem(f"{EXTERNAL_ID}过长（最多 {MAX_SHORT} 字）", line, EXTERNAL_ID)
-            first = seen_ids.get(external_id)
-            if first is not None:
-                message = f"编号“{external_id}”在文件中重复（首次出现在第{first}行）"
-                problem(message, line, EXTERNAL_ID)
-            else:
-                seen_ids[external_id] = line
-        if len(problems) > before or day is None or not unit_code or not indicator_code:
+        if external_id is not None and len(external_id) > MAX_SHORT:
+            problem(f"{EXTERNAL_ID}过长（最多 {MAX_SHORT} 字）", line, EXTERNAL_ID)
+        if problems.total > before:
             continue
-        assert cents is not None
-        entries.append(
-            NewEntry(day, unit_code, indicator_code, cents, who, note, source, external_id)
-        )
-    if not table.rows:
+        assert isinstance(day, date)  # no new problem on this row: nothing was refused
+        assert isinstance(cents, int)
+        entry = NewEntry(day, unit_code, indicator_code, cents, who, note, source, external_id)
+        if external_id is not None:
+            earlier = seen_ids.get(external_id)
+            if earlier is not None:
+                if same_content(earlier[1], entry):
+                    duplicates += 1  # the same row pasted twice: recorded once
+                else:
+                    problem(
+                        f"编号“{external_id}”与第{earlier[0]}行编号相同但内容不同，"
+                        "无法判断以哪一行为准",
+                        line,
+                        EXTERNAL_ID,
+                    )
+                continue
+            seen_ids[external_id] = (line, entry)
+        # once anything is wrong the file is refused: keep no entries, only look for problems
+        if not problems:
+            entries.append(entry)
+            lines.append(line)
+    if not rows:
         problems.append(table.problem("没有数据行"))
     if problems:
         raise InputError(problems)
-    return LedgerFile(file=file, entries=entries)
+    return LedgerFile(file=file, entries=entries, lines=lines, duplicates=duplicates)
+
+
+def same_content(one: NewEntry, other: NewEntry) -> bool:
+    """Whether two entries record the same thing (who typed it and from where aside)."""
+    return one[:4] == other[:4] and one.note == other.note
+
+
+class Refused(str):
+    """Why a value was refused (a distinct type, so a cache can hold it next to results)."""
+
+    __slots__ = ()
+
+
+class _Checked(Generic[T]):
+    """A check run once per distinct spelling; its refusals remembered like its results."""
+
+    def __init__(self, check: Callable[[str], T]) -> None:
+        self.check = check
+        self.results: dict[str, T | Refused] = {}
+
+    def __call__(self, raw: str) -> T | Refused:
+        result = self.results.get(raw)
+        if result is None:
+            try:
+                result = self.check(raw)
+            except ValueError as exc:
+                result = Refused(str(exc))
+            self.results[raw] = result
+        return result
+
+
+def _entry_cents(text: str) -> int:
+    """Ledger points as integer hundredths; ``ValueError`` naming the field when refused."""
+    try:
+        return cents_of(parse_points(text))
+    except NumberError as exc:
+        raise ValueError(f"{POINTS}{exc}") from exc
+
+
+def _required(text: str, lookup: Lookup, field: str) -> str:
+    """The code a required column names; ``ValueError`` when blank or unknown."""
+    if not text:
+        raise ValueError(f"{field}为空")
+    return lookup.resolve(text)
 
 
 def _entry_date(text: str, today: date) -> date:
@@ -387,50 +449,61 @@ def _resolve(
 # ---------------------------------------------------------------- reviews
 
 
-def parse_reviews(path: Path, *, units: Lookup, entered_by: str) -> list[NewReview]:
+@dataclass(frozen=True)
+class ReviewFile:
+    """A parsed reviews file: its scores, and rows that repeated an earlier row exactly."""
+
+    reviews: list[NewReview]
+    duplicates: int = 0
+
+
+def parse_reviews(path: Path, *, units: Lookup, entered_by: str) -> ReviewFile:
     """Year-end review scores (年度/year, 单位/unit, 评议得分/score, 0-100)."""
     table = read_table(
         path, columns=REVIEW_COLUMNS, required=(YEAR, UNIT, SCORE), sheets=REVIEW_SHEETS
     )
-    problems: list[Problem] = []
+    problems = Problems()
     reviews: list[NewReview] = []
-    first_line: dict[tuple[int, str], int] = {}
+    first_line: dict[tuple[int, str], tuple[int, int]] = {}
+    duplicates = 0
     cache: dict[str, str] = {}
 
     def problem(message: str, line: int, field: str) -> None:
         problems.append(table.problem(message, line=line, field=field))
 
-    for row in table.rows:
+    for row in bounded(table, MAX_REVIEW_ROWS):
         before = len(problems)
         year: int | None = None
-        raw_year = unicodedata.normalize("NFKC", row.values[YEAR]).strip().rstrip("年度")
-        if not raw_year.isdigit() or not 2000 <= int(raw_year) <= 2100:
-            problem(f"年度“{row.values[YEAR]}”无效（应为 2000–2100 的年份）", row.line, YEAR)
-        else:
-            year = int(raw_year)
+        raw_year = row.values[YEAR].strip().removesuffix("年度").removesuffix("年")
+        try:
+            year = parse_whole(raw_year, low=2000, high=2100)
+        except NumberError as exc:
+            problem(f"{YEAR}{exc}", row.line, YEAR)
         unit_code = _resolve(row.values[UNIT], units, cache, problem, row.line, UNIT)
         cents = 0
         try:
-            score = parse_decimal(row.values[SCORE])
+            score = number_of(row.values[SCORE])
             if not Decimal(0) <= score <= Decimal(100):
-                raise ValueError(f"“{row.values[SCORE]}”超出 0–100")
-            if score != score.quantize(CENT):
-                raise ValueError(f"“{row.values[SCORE]}”超过两位小数")
+                raise NumberError(row.values[SCORE].strip(), "超出范围（应为 0–100）")
             cents = cents_of(score)
-        except ValueError as exc:
-            problem(f"评议得分{exc}" if str(exc) == "为空" else str(exc), row.line, SCORE)
-        if year is not None and unit_code is not None:
-            key = (year, unit_code)
-            if key in first_line:
+        except NumberError as exc:
+            problem(f"{SCORE}{exc}", row.line, SCORE)
+        if len(problems) > before or year is None or unit_code is None:
+            continue
+        key = (year, unit_code)
+        earlier = first_line.get(key)
+        if earlier is not None:
+            if earlier[1] == cents:
+                duplicates += 1  # the same row given twice: recorded once
+            else:
                 problem(
-                    f"{year} 年度“{unit_code}”的评议重复（首次出现在第{first_line[key]}行）",
+                    f"{year} 年度“{unit_code}”的评议与第{earlier[0]}行分数不同，"
+                    "无法判断以哪一行为准",
                     row.line,
                     UNIT,
                 )
-            else:
-                first_line[key] = row.line
-        if len(problems) > before or year is None or unit_code is None:
             continue
+        first_line[key] = (row.line, cents)
         reviews.append(
             NewReview(
                 year=year,
@@ -440,8 +513,8 @@ def parse_reviews(path: Path, *, units: Lookup, entered_by: str) -> list[NewRevi
                 source=path.name,
             )
         )
-    if not table.rows:
+    if not first_line and not problems:
         problems.append(table.problem("没有数据行"))
     if problems:
         raise InputError(problems)
-    return reviews
+    return ReviewFile(reviews, duplicates)

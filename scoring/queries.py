@@ -41,6 +41,19 @@ class ScoringError(Exception):
     """A query that cannot be answered (no rulebook, unknown unit, period not begun…)."""
 
 
+class NoDataError(ScoringError):
+    """A period without a single ledger entry (or review): no ranking is published."""
+
+    def __init__(self, period: Period) -> None:
+        super().__init__(f"{period.label}：本期尚无考核数据，暂不发布排名。")
+        self.period = period
+
+
+def provisional_as_of(period: Period, today: date) -> date | None:
+    """``today`` while ``period`` is still running (its figures are provisional), else None."""
+    return today if today < period.end else None
+
+
 @dataclass(frozen=True)
 class ScoringContext:
     """What every computation needs: the rules and every indicator (retired ones too)."""
@@ -128,6 +141,14 @@ def _units_for(session: Session, group: str | None) -> list[UnitInfo]:
     return units
 
 
+def _any_entries(session: Session, counted: Sequence[Period]) -> bool:
+    """Whether the period has any ledger entry at all (a group may have none of its own)."""
+    return any(
+        scoring_store.has_entries_between(session=session, start=p.start, end=p.end)
+        for p in counted
+    )
+
+
 def period_scores(
     *,
     session: Session,
@@ -149,10 +170,12 @@ def period_scores(
         raise ScoringError("还没有考核对象，请先导入单位（kpibot units import）。")
     info = {u.code: u for u in units}
     per_period: list[dict[str, UnitScore]] = []
+    seen_data = False
     for part in counted:
         rows = scoring_store.indicator_totals(
             session=session, start=part.start, end=part.end, group=group
         )
+        seen_data = seen_data or any(r.unit_code in info for r in rows)
         totals = (
             (r.unit_code, IndicatorTotal(r.indicator_code, r.cents, r.entries))
             for r in rows
@@ -160,15 +183,17 @@ def period_scores(
         )
         per_period.append(score_units(totals, info, context.indicators, context.rules))
     rules = context.rules
+    reviews: dict[str, int] = {}
+    if period.kind is PeriodKind.YEAR:
+        reviews = scoring_store.latest_reviews(session=session, year=period.year)
+    if not seen_data and not reviews and not _any_entries(session, counted):
+        raise NoDataError(period)
     result: dict[str, UnitPeriodScore] = {}
     if period.kind in (PeriodKind.MONTH, PeriodKind.QUARTER):
         for code, detail in per_period[0].items():
             score = Fraction(detail.score)
             result[code] = UnitPeriodScore(info[code], period, score, detail=detail)
         return PeriodScores(period, counted, result, rules)
-    reviews: dict[str, int] = {}
-    if period.kind is PeriodKind.YEAR:
-        reviews = scoring_store.latest_reviews(session=session, year=period.year)
     for code in info:
         quarters = tuple((q, scores[code]) for q, scores in zip(counted, per_period, strict=True))
         quarter_scores = [s.score for _, s in quarters]
@@ -213,6 +238,7 @@ class Ranking:
     groups: list[GroupRanking]
     scores: dict[str, UnitPeriodScore]
     rules: ScoringRules
+    as_of: date | None = None  # set while the period runs: the ranking is provisional
 
     def as_json(self) -> dict[str, Any]:
         """The documented JSON shape (plus the period's label and the quarters counted)."""
@@ -226,6 +252,7 @@ class Ranking:
                     "name": unit.name,
                     "score": _number(unit.score),
                     "bottom": unit.bottom,
+                    "alert": unit.alert,
                 }
                 if self.period.kind is PeriodKind.YEAR:
                     item["review_missing"] = self.scores[unit.unit_code].review_missing
@@ -235,6 +262,8 @@ class Ranking:
             "period": self.period.code,
             "label": self.period.label,
             "counted": [p.code for p in self.counted],
+            "provisional": self.as_of is not None,
+            "as_of": self.as_of.isoformat() if self.as_of else None,
             "groups": groups,
         }
 
@@ -249,7 +278,14 @@ def rank_period(
     """Every group's ranking for a period (or one group's)."""
     scores = period_scores(session=session, period=period, today=today, group=group)
     groups = rank_groups(_scored(scores), scores.rules)
-    return Ranking(period, scores.counted, groups, scores.units, scores.rules)
+    return Ranking(
+        period,
+        scores.counted,
+        groups,
+        scores.units,
+        scores.rules,
+        as_of=provisional_as_of(period, today),
+    )
 
 
 # ---------------------------------------------------------------- one unit's breakdown
@@ -266,6 +302,7 @@ class Explanation:
     rules: ScoringRules
     entries: dict[str, list[EntryView]] = field(default_factory=dict)  # by indicator code
     above: RankedUnit | None = None  # the unit just above, when there is one
+    as_of: date | None = None  # set while the period runs: the figures are provisional
 
     @property
     def period(self) -> Period:
@@ -286,7 +323,10 @@ class Explanation:
             "group_size": len(self.group.units),
             "bottom": self.ranked.bottom,
             "bottom_by_rank": self.ranked.bottom_by_rank,
+            "alert": self.ranked.alert,
             "below_alert": self.ranked.below_alert,
+            "provisional": self.as_of is not None,
+            "as_of": self.as_of.isoformat() if self.as_of else None,
             "alert_threshold": _number(self.rules.alert_threshold),
             "to_pass_above": gap_json(self.ranked.to_pass_above),
             "above": (
@@ -394,4 +434,5 @@ def explain_unit(*, session: Session, unit: str, period: Period, today: date) ->
         rules=scores.rules,
         entries=entries,
         above=above,
+        as_of=provisional_as_of(period, today),
     )

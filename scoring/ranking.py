@@ -9,6 +9,9 @@ from fractions import Fraction
 
 from scoring.rules import ScoringRules
 
+BOTTOM_LABEL = "末位"
+ALERT_LABEL = "预警"
+
 
 @dataclass(frozen=True)
 class Scored:
@@ -38,15 +41,35 @@ class RankedUnit:
     name: str
     group: str
     score: Fraction
-    bottom_by_rank: bool  # at or below the bottom_n-th lowest score of a group of 2+
+    bottom_by_rank: bool  # at or below the bottom_n-th lowest score, in a group not all tied
     below_alert: bool  # below the alert threshold
     to_pass_above: Gap | None  # None for the first place
-    to_leave_bottom: Gap | None  # None unless bottom-ranked, or when no score can leave it
+    to_leave_bottom: Gap | None  # None unless flagged, or when no score can leave it
+
+    # The one definition of 末位 and 预警, used by every door and by the notices.
 
     @property
     def bottom(self) -> bool:
-        """Bottom-ranked (末位): by rank or below the alert threshold."""
-        return self.bottom_by_rank or self.below_alert
+        """末位 (bottom-ranked): among the ``bottom_n`` lowest scores of a group of two or
+        more whose units are not all tied. Equal scores everywhere make nobody bottom."""
+        return self.bottom_by_rank
+
+    @property
+    def alert(self) -> bool:
+        """预警: the score is below the alert line, whatever the rank."""
+        return self.below_alert
+
+    @property
+    def flagged(self) -> bool:
+        """末位 or 预警: the unit gets the month's rectification notice."""
+        return self.bottom or self.alert
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """The flags in Chinese, as every door shows them: ``("末位", "预警")``."""
+        return tuple(
+            label for label, on in ((BOTTOM_LABEL, self.bottom), (ALERT_LABEL, self.alert)) if on
+        )
 
 
 @dataclass(frozen=True)
@@ -76,20 +99,24 @@ def competition_ranks(scores: Sequence[Fraction]) -> list[int]:
 def _leave_bottom_gap(
     score: Fraction, ascending: Sequence[Fraction], rules: ScoringRules
 ) -> Gap | None:
-    """The smallest score that leaves the bottom; ``None`` when no score can.
+    """The smallest score that leaves 末位 and 预警; ``None`` when no score can.
 
-    A unit leaves the rank-bottom exactly when it scores above the bottom_n-th lowest
-    score of the *other* units, and leaves the alert when it reaches the threshold.
-    ``ascending`` holds every score of the group (the unit's own included), lowest first.
+    A unit leaves the rank-bottom when it scores above the bottom_n-th lowest score of the
+    *other* units, or when it joins the others' common score (a group all tied has no
+    bottom); it leaves the alert when it reaches the threshold. ``ascending`` holds every
+    score of the group (the unit's own included), lowest first.
     """
     alert = Fraction(rules.alert_threshold)
     n = rules.bottom_n
     if len(ascending) >= 2 and n >= 1:
-        if len(ascending) - 1 < n:
+        others = list(ascending)
+        others.remove(score)
+        if others[0] == others[-1] and others[0] > score and others[0] >= alert:
+            tie = others[0]  # reaching it ties the whole group: nobody is bottom
+            return Gap(target=tie, strict=False, points=tie - score)
+        if len(others) < n:
             return None  # the whole group is within the last bottom_n places
-        # Without one occurrence of ``score``, the n-th lowest is unchanged when the unit
-        # is above it, and otherwise the next score moves up into n-th place.
-        line = ascending[n - 1] if score > ascending[n - 1] else ascending[n]
+        line = others[n - 1]
         if line >= alert:
             return Gap(target=line, strict=True, points=max(line - score, Fraction(0)))
     return Gap(target=alert, strict=False, points=max(alert - score, Fraction(0)))
@@ -107,7 +134,9 @@ def rank_group(group: str, scored: Iterable[Scored], rules: ScoringRules) -> Gro
     ranks = competition_ranks(scores)
     ascending = scores[::-1]
     line: Fraction | None = None
-    if len(ordered) >= 2 and rules.bottom_n >= 1:
+    # A group whose units all tie has no bottom: ranking them would single out everybody
+    # (an empty month ties every unit at the base score).
+    if len(ordered) >= 2 and rules.bottom_n >= 1 and scores[0] != scores[-1]:
         line = ascending[min(rules.bottom_n, len(ascending)) - 1]
     alert = Fraction(rules.alert_threshold)
     units: list[RankedUnit] = []

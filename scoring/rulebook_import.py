@@ -11,7 +11,7 @@ from pathlib import Path
 from sqlmodel import Session
 
 from db import rulebook_store
-from db.rulebook_store import RulebookImport
+from db.rulebook_store import RulebookImport, RulebookPlan
 from knowledge.learned import learned_of
 from knowledge.rulebook import Rulebook
 from knowledge.rulebook_files import read_rulebook
@@ -20,20 +20,42 @@ from scoring.rules import rules_from_rulebook
 
 
 def read_checked_rulebook(path: Path, *, faq_path: Path | None = None) -> Rulebook:
-    """The rulebook in ``path`` with its scoring block validated (InputError when not)."""
+    """The rulebook in ``path`` with its scoring block and synonym table validated
+    (InputError when not)."""
     rulebook = read_rulebook(path, faq_path=faq_path)
     rules_from_rulebook(rulebook.scoring, file=path.name)
-    learned_of(rulebook, file=path.name)  # learned phrasings and synonyms the file carries
-    synonyms_of(rulebook)
+    learned_of(rulebook, file=path.name)  # learned phrasings the file carries
+    synonyms_of(rulebook, source=path.name)  # the office synonym table, if it has one
     return rulebook
 
 
 def import_rulebook_file(
-    *, session: Session, path: Path, imported_by: str, faq_path: Path | None = None
+    *,
+    session: Session,
+    path: Path,
+    imported_by: str,
+    faq_path: Path | None = None,
+    retire_missing: bool = False,
 ) -> tuple[Rulebook, RulebookImport]:
-    """Validate ``path`` and store it as the current rulebook (missing codes are retired)."""
+    """Validate ``path`` and store it as the current rulebook (missing codes are retired).
+
+    Retiring more than a quarter of the active indicators needs ``retire_missing``;
+    without it :class:`~db.rulebook_store.UnconfirmedRetirementError` is raised first.
+    """
     rulebook = read_checked_rulebook(path, faq_path=faq_path)
     result = rulebook_store.import_rulebook(
-        session=session, rulebook=rulebook, source=path.name, imported_by=imported_by
+        session=session,
+        rulebook=rulebook,
+        source=path.name,
+        imported_by=imported_by,
+        retire_missing=retire_missing,
     )
     return rulebook, result
+
+
+def plan_rulebook_file(
+    *, session: Session, path: Path, faq_path: Path | None = None
+) -> tuple[Rulebook, RulebookPlan]:
+    """Validate ``path`` and work out what importing it would change, writing nothing."""
+    rulebook = read_checked_rulebook(path, faq_path=faq_path)
+    return rulebook, rulebook_store.plan_rulebook_import(session=session, rulebook=rulebook)

@@ -7,10 +7,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from knowledge.files import InputError, Problem, parse_decimal
-
-CENT = Decimal("0.01")
-MAX_POINTS = Decimal(1000)
+from knowledge.files import InputError, Problem
+from knowledge.numbers import NumberError, number_of, parse_points, parse_whole
 
 
 @dataclass(frozen=True)
@@ -25,29 +23,6 @@ class ScoringRules:
 
 
 KNOWN_KEYS = ("base", "bonus_cap", "alert_threshold", "review_weight", "bottom_n")
-
-
-def _number(value: Any) -> Decimal:
-    if isinstance(value, bool):
-        raise ValueError("应为数字")
-    if isinstance(value, Decimal):
-        return value
-    if isinstance(value, int):
-        return Decimal(value)
-    if isinstance(value, float):  # a float only reaches here from a hand-built mapping
-        return Decimal(repr(value))
-    return parse_decimal(str(value))
-
-
-def _points(value: Any, *, allow_zero: bool) -> Decimal:
-    number = _number(value)
-    if number < 0 or (number == 0 and not allow_zero):
-        raise ValueError("必须大于 0" if not allow_zero else "不能为负数")
-    if number > MAX_POINTS:
-        raise ValueError("超出合理范围（最大 1000）")
-    if number != number.quantize(CENT):
-        raise ValueError("最多保留两位小数")
-    return number
 
 
 def rules_from_rulebook(scoring: Mapping[str, Any] | None, *, file: str = "细则") -> ScoringRules:
@@ -70,8 +45,10 @@ def rules_from_rulebook(scoring: Mapping[str, Any] | None, *, file: str = "细�
     for key, allow_zero in (("base", False), ("alert_threshold", True)):
         if key in scoring and scoring[key] is not None:
             try:
-                values[key] = _points(scoring[key], allow_zero=allow_zero)
-            except ValueError as exc:
+                values[key] = parse_points(
+                    scoring[key], allow_zero=allow_zero, allow_negative=False
+                )
+            except NumberError as exc:
                 fail(key, str(exc))
     if "bonus_cap" in scoring:
         raw = scoring["bonus_cap"]
@@ -79,24 +56,21 @@ def rules_from_rulebook(scoring: Mapping[str, Any] | None, *, file: str = "细�
             values["bonus_cap"] = None
         else:
             try:
-                values["bonus_cap"] = _points(raw, allow_zero=True)
-            except ValueError as exc:
+                values["bonus_cap"] = parse_points(raw, allow_zero=True, allow_negative=False)
+            except NumberError as exc:
                 fail("bonus_cap", str(exc))
     if "review_weight" in scoring and scoring["review_weight"] is not None:
         try:
-            weight = _number(scoring["review_weight"])
-            if not Decimal(0) <= weight <= Decimal(1):
-                raise ValueError("应在 0 到 1 之间")
+            weight = number_of(scoring["review_weight"], limit=Decimal(1))
+            if weight < 0:
+                raise NumberError(str(scoring["review_weight"]), "应在 0 到 1 之间")
             values["review_weight"] = weight
-        except ValueError as exc:
+        except NumberError as exc:
             fail("review_weight", str(exc))
     if "bottom_n" in scoring and scoring["bottom_n"] is not None:
         try:
-            count = _number(scoring["bottom_n"])
-            if count != count.to_integral_value() or count < 0 or count > 1000:
-                raise ValueError("应为 0 到 1000 之间的整数")
-            values["bottom_n"] = int(count)
-        except ValueError as exc:
+            values["bottom_n"] = parse_whole(scoring["bottom_n"], low=0, high=1000)
+        except NumberError as exc:
             fail("bottom_n", str(exc))
     if problems:
         raise InputError(problems)

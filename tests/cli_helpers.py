@@ -18,8 +18,9 @@ class Run:
     err: str
 
 
-def kpibot(database_url: str, *args: str, stdin: str | None = None) -> Run:
-    """Run ``kpibot --db URL ARGS`` and capture its output."""
+def kpibot(database_url: str, *args: str, stdin: str | None = None, unmasked: bool = False) -> Run:
+    """Run ``kpibot --db URL ARGS`` (with ``--unmasked`` when asked) and capture its output."""
     runner = CliRunner()
-    result = runner.invoke(app, ["--db", database_url, *args], input=stdin, catch_exceptions=False)
+    options = ["--db", database_url, *(["--unmasked"] if unmasked else [])]
+    result = runner.invoke(app, [*options, *args], input=stdin, catch_exceptions=False)
     return Run(result.exit_code, result.stdout, result.stderr)

@@ -74,3 +74,15 @@ def engine(database_url: str) -> Iterator[Engine]:
     upgrade(engine)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def matcher_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One prepared-matcher cache per test worker, as one deployment shares one."""
+    return tmp_path_factory.mktemp("matcher-cache")
+
+
+@pytest.fixture(autouse=True)
+def _shared_matcher_cache(matcher_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The sample rulebook's matcher is prepared once per worker, not once per test database.
+    monkeypatch.setenv("KPIBOT_MATCHER_CACHE_DIR", str(matcher_cache))

@@ -61,6 +61,9 @@ class FakeBotApi:
         self.refusals: dict[int, list[tuple[int, dict[str, Any]]]] = {}
         self.blocked: set[int] = set()
         self.attempts: list[tuple[float, int]] = []  # (monotonic time, chat) of every sendMessage
+        # Seconds a sendMessage waits after the message is recorded (so delivered) before it
+        # is answered: a slow network or Bot API, which makes a client's read time out.
+        self.latency = 0.0
         handler = self._handler()
         self.server = _Server(("127.0.0.1", 0), handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -85,6 +88,14 @@ class FakeBotApi:
         with self.lock:
             self.updates.append({"update_id": next(self.update_ids), kind: payload})
             self.lock.notify_all()
+
+    def push_raw(self, update: dict[str, Any]) -> int:
+        """Any update as Telegram might send it (malformed too); its id is returned."""
+        with self.lock:
+            update_id = next(self.update_ids)
+            self.updates.append({"update_id": update_id, **update})
+            self.lock.notify_all()
+        return update_id
 
     def say(self, user_id: int, text: str) -> None:
         """The user sends a text message in their private chat."""
@@ -119,7 +130,7 @@ class FakeBotApi:
             },
         )
 
-    def wait_for(self, method: str, chat_id: int, start: int, timeout: float = 15.0) -> Sent:
+    def wait_for(self, method: str, chat_id: int, start: int, timeout: float = 60.0) -> Sent:
         """The first ``method`` call to ``chat_id`` at index ≥ ``start`` of :attr:`sent`."""
         deadline = time.monotonic() + timeout
         with self.lock:
@@ -168,6 +179,11 @@ class FakeBotApi:
             if queued:
                 return queued.pop(0)
         return None
+
+    def count(self, method: str = "sendMessage") -> int:
+        """How many ``method`` calls were taken (delivered)."""
+        with self.lock:
+            return sum(1 for c in self.sent if c.method == method)
 
     def sent_to(self, chat_id: int, method: str = "sendMessage") -> list[Sent]:
         """What the bot successfully sent to one chat."""
@@ -232,6 +248,8 @@ class FakeBotApi:
                 else:
                     payload = json.dumps({"ok": True, "result": api._answer(method, params)})
                 data = payload.encode("utf-8")
+                if method == "sendMessage" and api.latency:
+                    time.sleep(api.latency)
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
@@ -239,6 +257,11 @@ class FakeBotApi:
                 # The bot may hang up a long poll while shutting down.
                 with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     self.wfile.write(data)
+
+            def handle(self) -> None:
+                # A client that timed out hangs up before the late answer: not an error.
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    super().handle()
 
             def log_message(self, format: str, *args: Any) -> None:
                 """Quiet."""

@@ -4,21 +4,26 @@ a fake bot whose answers a test chooses per chat."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
+from telegram import Bot
 
 from bot.services import Services
 from bot.settings import Settings
+from bot.telegram.transport import TelegramTransport
 from db import users_store
 from db.models import NoticeDelivery
 from db.users_store import Role
 from scoring import entry
+from scoring.outbox import OutboxSender, SendLimiter
 from scoring.periods import Period
+from scoring.rectification import Rectification
 from tests.telegram_helpers import TOKEN, seed
 
 MONTH = Period.month(2026, 2)
@@ -128,4 +133,30 @@ def statuses(services: Services, kinds: Iterable[str] = ("notice",)) -> dict[int
     """chat id → delivery status of the outbox rows of some kinds."""
     with Session(services.engine) as session:
         rows = session.exec(select(NoticeDelivery).where(col(NoticeDelivery.kind).in_(list(kinds))))
-        return {row.chat_id: row.status for row in rows}
+        return {int(row.address): row.status for row in rows}
+
+
+def outbox(
+    bot: object,
+    services: Services,
+    *,
+    engine: Engine | None = None,
+    rate: float | None = None,
+    **options: Any,
+) -> OutboxSender:
+    """The outbox sender the bot builds, over a fake or loopback bot."""
+    limiters = {"telegram": SendLimiter(rate, 0.0)} if rate is not None else None
+    return OutboxSender(
+        engine or services.engine,
+        [TelegramTransport(cast(Bot, bot))],
+        services.outbox_policy(),
+        limiters=limiters,
+        **options,
+    )
+
+
+def lifecycle(services: Services, now: Callable[[], datetime]) -> Rectification:
+    """The notice lifecycle over ``services`` on a test's clock."""
+    return Rectification(
+        lambda: services.engine, services.renderer, services.notice_policy(), now=now
+    )

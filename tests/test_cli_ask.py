@@ -94,7 +94,7 @@ def test_ask_survives_a_huge_message(loaded: str) -> None:
 
 
 def test_demo_loads_the_sample_and_chats_over_stdin(database_url: str) -> None:
-    run = kpibot(database_url, "demo", stdin="满义度\n食堂吃什么\n12366\n9\n1\n/quit\n")
+    run = kpibot(database_url, "demo", stdin="纳税人满义度\n食堂吃什么\n12366\n9\n1\n/quit\n")
     assert run.code == 0, run.err
     out = run.out
     assert "已载入示例细则《某区税务局绩效考评指标细则（2026年版）》，共 48 项指标。" in out

@@ -52,6 +52,12 @@ def test_anonymous_may_ask_but_not_see_scores(loaded: str) -> None:
 
 
 def test_staff_sees_own_unit_only_and_no_admin_commands(loaded: str) -> None:
+    empty = chat(loaded, "staff:NB01", "/score 2026-03")
+    assert "2026年3月：本期尚无考核数据，暂不发布排名。" in empty
+    added = kpibot(
+        loaded, "ledger", "add", "NB02", "JF-01", "1", "--date", "2026-03-10", "--note", "表扬"
+    )
+    assert added.code == 0, added.err
     out = chat(
         loaded,
         "staff:NB01",
@@ -63,8 +69,9 @@ def test_staff_sees_own_unit_only_and_no_admin_commands(loaded: str) -> None:
     assert "当前身份：" in out
     assert "（NB01）" in out
     assert "第一税务所" in out
+    assert "（末位）" in out  # NB02's bonus leaves NB01 last of its group
     assert "仅限绩效办使用" in out
-    assert entries(loaded) == 0
+    assert entries(loaded) == 1  # the office's entry only: /add was refused
 
 
 def test_admin_adds_after_confirming_with_a_number(loaded: str) -> None:

@@ -16,6 +16,7 @@ from bot.settings import Settings
 from db import users_store
 from db.models import LedgerEntry, Notice
 from db.users_store import Role
+from scoring import entry
 from tests.notices_helpers import LIAISON_NB03, MONTH, seed_month
 from tests.notices_helpers import Clock as ManualClock
 from tests.telegram_helpers import TODAY, seed
@@ -121,6 +122,19 @@ def test_buttons_are_admitted_by_role(services: Services) -> None:
 
 
 def test_staff_naming_a_unit_get_a_sensible_answer(services: Services) -> None:
+    empty = services.dispatcher.handle(WECOM, "zhangsan", CommandCall("score", ("NB01",)))
+    assert empty.text == "2026年3月：本期尚无考核数据，暂不发布排名。"
+    with services.session() as session:
+        entry.add_entry(
+            session=session,
+            unit="NB02",
+            indicator="JF-01",
+            points="1",
+            entry_date=TODAY,
+            note="表扬",
+            entered_by="test",
+            today=TODAY,
+        )
     own = services.dispatcher.handle(WECOM, "zhangsan", CommandCall("score", ("NB01",)))
     assert "第一税务所" in own.text
     other = services.dispatcher.handle(WECOM, "zhangsan", CommandCall("score", ("NB02",)))
@@ -197,3 +211,19 @@ def test_every_reply_passes_the_masking_boundary(services: Services) -> None:
     why = services.dispatcher.handle(WECOM, "boss", CommandCall("why", ("NB01",)))
     assert "第一税务所" in why.text
     assert "13900001111" not in why.text
+
+
+def test_one_users_messages_at_once_keep_one_state(services: Services) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        replies = list(
+            pool.map(
+                lambda _: services.dispatcher.handle(WECOM, "boss", Text("税收收入完成率怎么算")),
+                range(16),
+            )
+        )
+    assert {reply.text.split("\n")[0] for reply in replies} == {"<b>【DL-01】税收收入完成率</b>"}
+    assert services.dispatcher.handle(WECOM, "boss", Text("3")).text.startswith(
+        "<b>【DL-01】税收收入完成率</b>"
+    )  # the third choice offered (派出机构解读) is remembered once

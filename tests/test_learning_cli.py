@@ -19,7 +19,7 @@ from tests.conftest import SAMPLE_RULEBOOK
 
 # Situations told in words the sample rulebook does not use (checked before each test acts).
 WAITING = ("老板在大厅干坐了一个钟头才轮到他", "老板在大厅干坐了快一个钟头才轮到")
-EVERYDAY = "干坐半天才轮到"
+EVERYDAY = "纳税人干坐半天才轮到"  # too little for the calibrated matcher without the synonym
 
 
 @pytest.fixture
@@ -221,7 +221,13 @@ def test_a_rulebook_with_a_malformed_learned_entry_is_refused(
 
 
 def test_report_questions_counts_per_indicator(loaded: str) -> None:
-    for question in ("纳税人满意度怎么算", "满义度怎么算", "12366", WAITING[0], "食堂几点开饭"):
+    for question in (
+        "纳税人满意度怎么算",
+        "纳税人满义度怎么算",
+        "12366",
+        WAITING[0],
+        "食堂几点开饭",
+    ):
         outcome(loaded, question)
     run = kpibot(loaded, "report", "questions", "--json")
     assert run.code == 0, run.err

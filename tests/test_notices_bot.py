@@ -17,7 +17,7 @@ from bot.telegram.app import build_application
 from bot.telegram.guard import FloodGate
 from bot.telegram.notices import NOTICES, NoticeDesk
 from db.models import Notice
-from scoring.notices import PHONE_MASK
+from knowledge.privacy import PHONE_MASK
 from tests.notices_helpers import (
     ADMIN,
     LIAISON2_NB03,
@@ -26,6 +26,7 @@ from tests.notices_helpers import (
     MONTH,
     OFFICE_CHAT,
     Clock,
+    lifecycle,
     notice_settings,
     seed_month,
 )
@@ -167,9 +168,7 @@ async def test_notices_is_for_the_office_only(bot: Bot) -> None:
 async def test_a_unit_without_liaison_is_reported_to_the_office(database_url: str) -> None:
     services = Services(notice_settings(database_url))
     seed_month(services, liaisons=False, admin=True)
-    from bot.rectification import Rectification
-
-    rectification = Rectification(services, now=Clock())
+    rectification = lifecycle(services, Clock())
     report = rectification.run_month(MONTH, source="test")
     assert {n.unit_code for n in report.without_liaison} == {"NB03", "GS01"}
     assert {kind for kind, _ in report.queued} == {"digest"}

@@ -46,7 +46,7 @@ def _rows(database_url: str) -> tuple[int, int]:
 def test_dry_run_prints_what_and_to_whom_and_writes_nothing(seeded: str) -> None:
     run = kpibot(seeded, "remind", "--month", "2026-02", "--dry-run", *RUN_DAY)
     assert run.code == 0, run.err
-    assert "2026年2月整改通报（试运行，未写入任何数据）：末位单位 2 个" in run.out
+    assert "2026年2月整改通报（试运行，未写入任何数据）：末位或预警单位 2 个" in run.out
     assert f"第三税务所（NB03）97.00 分 → 绩效联络员 {LIAISON_NB03}、{LIAISON2_NB03}" in run.out
     assert f"—— 发往 {LIAISON_GS01}（GS01 绩效联络员）——" in run.out
     assert "未配置绩效办会话" in run.out
@@ -80,7 +80,9 @@ def test_remind_sends_directly_when_a_bot_is_configured(
     listed = kpibot(seeded, "notices", "list", "--month", "2026-02", "--json", *RUN_DAY)
     data = json.loads(listed.out)
     gs01 = next(n for n in data["notices"] if n["unit"] == "GS01")
-    assert gs01["recipients"] == [{"chat_id": LIAISON_GS01, "status": "blocked"}]
+    assert gs01["recipients"] == [
+        {"channel": "telegram", "address": str(LIAISON_GS01), "status": "blocked"}
+    ]
     assert (gs01["score"], gs01["acknowledged"], gs01["overdue"]) == (82.0, False, False)
 
 
@@ -116,3 +118,21 @@ def test_a_bad_month_is_refused(seeded: str) -> None:
     run = kpibot(seeded, "remind", "--month", "2026-Q1")
     assert run.code == 1
     assert "请写月份" in run.err
+
+
+def test_remind_refuses_a_running_or_empty_month_and_list_says_never_run(seeded: str) -> None:
+    running = kpibot(seeded, "remind", "--month", "2026-03", "--dry-run", "--today", "2026-03-20")
+    assert running.code == 1
+    assert "2026年3月尚未结束（截至 2026-03-20，月末为 2026-03-31）" in running.err
+    empty = kpibot(seeded, "remind", "--month", "2026-01", "--dry-run", *RUN_DAY)
+    assert empty.code == 1
+    assert "2026年1月：本期尚无考核数据" in empty.err
+    assert _rows(seeded) == (0, 0)
+    never = kpibot(seeded, "notices", "list", "--month", "2026-01", *RUN_DAY)
+    assert never.code == 0, never.err
+    assert "本月整改通报尚未发布" in never.out
+    assert "无末位" not in never.out
+    listed = json.loads(
+        kpibot(seeded, "notices", "list", "--month", "2026-01", "--json", *RUN_DAY).out
+    )
+    assert (listed["issued"], listed["notices"]) == (False, [])

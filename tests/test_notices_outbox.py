@@ -7,31 +7,34 @@ import asyncio
 import threading
 import time
 from datetime import timedelta
-from typing import cast
 
+import httpx
 import pytest
 from sqlalchemy import func
 from sqlmodel import Session, select
-from telegram import Bot
+from telegram.error import NetworkError, TimedOut
 from telegram.ext import ExtBot
 
-from bot.rectification import Rectification
 from bot.services import Services
-from bot.telegram.notices import OutboxSender, SendLimiter
-from db import notices_store
+from db import notices_store, users_store
 from db.models import Notice, NoticeDelivery, NoticeRun, utcnow
-from db.notices_store import DeliveryKind
+from db.notices_store import DeliveryKind, telegram_address
 from db.session import make_engine
+from db.users_store import Role
+from scoring.outbox import SendLimiter
 from tests.fake_bot_api import FakeBotApi
 from tests.notices_helpers import (
     LIAISON2_NB03,
     LIAISON_GS01,
     LIAISON_NB03,
     MONTH,
+    OFFICE_CHAT,
     Clock,
     Crash,
     FakeBot,
+    lifecycle,
     notice_settings,
+    outbox,
     seed_month,
     statuses,
 )
@@ -55,7 +58,7 @@ def services(database_url: str) -> Services:
 
 
 def test_a_month_run_twice_creates_every_notice_once(services: Services) -> None:
-    rectification = Rectification(services, now=Clock())
+    rectification = lifecycle(services, Clock())
     first = rectification.run_month(MONTH, source="test")
     assert {n.unit_code for n in first.notices} == {"NB03", "GS01"}
     assert all(n.created for n in first.notices)
@@ -68,7 +71,7 @@ def test_a_month_run_twice_creates_every_notice_once(services: Services) -> None
 
 
 def test_the_database_refuses_a_second_notice_for_a_unit_and_month(services: Services) -> None:
-    Rectification(services, now=Clock()).run_month(MONTH, source="test")
+    lifecycle(services, Clock()).run_month(MONTH, source="test")
     with Session(services.engine) as session:
         existing = session.exec(select(Notice)).first()
         assert existing is not None
@@ -80,7 +83,7 @@ def test_the_database_refuses_a_second_notice_for_a_unit_and_month(services: Ser
 
 
 def test_a_dry_run_writes_nothing(services: Services) -> None:
-    report = Rectification(services, now=Clock()).run_month(MONTH, source="test", dry_run=True)
+    report = lifecycle(services, Clock()).run_month(MONTH, source="test", dry_run=True)
     assert len(report.notices) == 2
     assert len(report.queued) == 4
     assert _counts(services) == (0, 0, 0)
@@ -90,7 +93,7 @@ def test_a_dry_run_writes_nothing(services: Services) -> None:
 def test_a_run_that_crashes_midway_leaves_nothing_half_done(
     services: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    rectification = Rectification(services, now=Clock())
+    rectification = lifecycle(services, Clock())
     real_enqueue = notices_store.enqueue
     calls = 0
 
@@ -113,14 +116,17 @@ def test_a_run_that_crashes_midway_leaves_nothing_half_done(
 
 def test_every_liaison_gets_the_notice_with_buttons(services: Services) -> None:
     clock = Clock()
-    Rectification(services, now=clock).run_month(MONTH, source="test")
+    lifecycle(services, clock).run_month(MONTH, source="test")
     bot = FakeBot()
-    report = asyncio.run(
-        OutboxSender(cast(Bot, bot), services.engine, services.settings, now=clock).drain()
-    )
+    report = asyncio.run(outbox(bot, services, now=clock).drain())
     assert report.sent == 4
-    assert sorted(bot.chats()[:3]) == sorted([LIAISON_GS01, LIAISON_NB03, LIAISON2_NB03])
-    markup = bot.sent[0][2]
+    # The sender works on several rows at once, so the order of arrival is not asserted.
+    with_buttons = [(chat, markup) for chat, _, markup in bot.sent if markup is not None]
+    assert sorted(chat for chat, _ in with_buttons) == sorted(
+        [LIAISON_GS01, LIAISON_NB03, LIAISON2_NB03]
+    )
+    assert [chat for chat, _, markup in bot.sent if markup is None] == [OFFICE_CHAT]
+    markup = with_buttons[0][1]
     labels = [b.text for row in markup.inline_keyboard for b in row]
     assert labels == ["已阅", "报送整改措施"]
     assert set(statuses(services).values()) == {"sent"}
@@ -136,7 +142,7 @@ def _fill_outbox(services: Services, count: int) -> None:
                 dedup_key=f"test:{number}",
                 kind=DeliveryKind.NOTICE,
                 month=MONTH.code,
-                chat_id=10_000 + number,
+                to=telegram_address(10_000 + number),
                 text=f"通报 {number}",
                 now=now,
             )
@@ -151,16 +157,9 @@ def test_two_concurrent_senders_never_send_a_row_twice(database_url: str) -> Non
 
     def sender(bot: FakeBot, name: str) -> None:
         engine = make_engine(database_url)  # its own connections, as another process would
-        outbox = OutboxSender(
-            cast(Bot, bot),
-            engine,
-            services.settings,
-            worker=name,
-            batch=7,
-            limiter=SendLimiter(1000, 0.0),
-        )
+        sender = outbox(bot, services, engine=engine, worker=name, batch=7, rate=1000)
         barrier.wait()
-        asyncio.run(outbox.drain())
+        asyncio.run(sender.drain())
         engine.dispose()
 
     threads = [
@@ -178,53 +177,77 @@ def test_two_concurrent_senders_never_send_a_row_twice(database_url: str) -> Non
     services.close()
 
 
-def test_a_sender_that_crashes_is_resumed_without_loss_or_repeat(database_url: str) -> None:
+def test_a_crashed_sender_is_resumed_and_what_was_in_flight_is_never_sent_again(
+    database_url: str,
+) -> None:
     services = Services(notice_settings(database_url, send_lease_seconds=30))
     seed_month(services, liaisons=False)
     _fill_outbox(services, 40)
     clock = Clock(utcnow())
     crashing = FakeBot(crash_after=15)
-    first = OutboxSender(
-        cast(Bot, crashing), services.engine, services.settings, worker="a", now=clock, batch=10
-    )
+    first = outbox(crashing, services, worker="a", now=clock, batch=10)
     with pytest.raises(BaseExceptionGroup) as raised:
         asyncio.run(first.drain())
     assert raised.group_contains(Crash)
     assert len(crashing.sent) == 15
     # A new process right away finds the crashed sender's rows still leased…
     resumed = FakeBot()
-    second = OutboxSender(
-        cast(Bot, resumed), services.engine, services.settings, worker="b", now=clock, batch=10
-    )
+    second = outbox(resumed, services, worker="b", now=clock, batch=10)
     asyncio.run(second.drain())
-    leased = [c for c, s in statuses(services).items() if s == "sending"]
-    assert leased  # the crashed batch waits for its lease to run out
-    # …and sends them once the lease has expired.
+    in_flight = {c for c, s in statuses(services).items() if s == "sending"}
+    assert in_flight  # handed to the network when the process died
+    # …and once the lease has run out, takes over what was only claimed, while what was in
+    # flight becomes uncertain (待确认) and is never sent again.
+    clock.now += timedelta(seconds=31)
+    asyncio.run(second.drain())
     clock.now += timedelta(seconds=31)
     asyncio.run(second.drain())
     chats = crashing.chats() + resumed.chats()
-    assert sorted(chats) == [10_000 + n for n in range(40)]
-    assert set(statuses(services).values()) == {"sent"}
+    assert len(chats) == len(set(chats))  # nobody got a second copy
+    final = statuses(services)
+    assert set(final.values()) == {"sent", "uncertain"}
+    uncertain = {c for c, s in final.items() if s == "uncertain"}
+    sent = {c for c, s in final.items() if s == "sent"}
+    assert uncertain == in_flight  # exactly what was handed over when the process died
+    assert sent <= set(chats)  # recorded sent means received
+    assert set(final) - set(chats) <= uncertain  # whatever was not received is flagged
     services.close()
 
 
-def test_network_failures_back_off_then_give_up(database_url: str) -> None:
-    from telegram.error import NetworkError
+def _connection_refused() -> NetworkError:
+    error = NetworkError("httpx.ConnectError: connection refused")
+    error.__cause__ = httpx.ConnectError("connection refused")
+    return error
 
+
+def test_a_refused_connection_backs_off_then_gives_up(database_url: str) -> None:
     services = Services(notice_settings(database_url, send_max_attempts=3))
     seed_month(services, liaisons=False)
     _fill_outbox(services, 2)
     bot = FakeBot(
         errors={
-            10_000: [NetworkError("down"), NetworkError("down")],  # third try succeeds
-            10_001: [NetworkError("down")] * 3,  # never succeeds
+            10_000: [_connection_refused(), _connection_refused()],  # third try succeeds
+            10_001: [_connection_refused() for _ in range(3)],  # never succeeds
         }
     )
-    sender = OutboxSender(cast(Bot, bot), services.engine, services.settings)
-    report = asyncio.run(sender.drain(wait_for_retries=5))
+    report = asyncio.run(outbox(bot, services).drain(wait_for_retries=5))
     assert bot.chats() == [10_000]
     assert (report.sent, report.failed, report.retried) == (1, 1, 4)
     assert statuses(services) == {10_000: "sent", 10_001: "failed"}
+    services.close()
+
+
+def test_a_timeout_or_a_lost_connection_is_uncertain_and_never_retried(database_url: str) -> None:
+    services = Services(notice_settings(database_url))
+    seed_month(services, liaisons=False)
+    _fill_outbox(services, 3)
+    lost = NetworkError("httpx.RemoteProtocolError: Server disconnected")
+    lost.__cause__ = httpx.RemoteProtocolError("Server disconnected without sending a response.")
+    bot = FakeBot(errors={10_000: [TimedOut()], 10_001: [lost]})
+    report = asyncio.run(outbox(bot, services).drain(wait_for_retries=2))
+    assert (report.sent, report.uncertain, report.retried) == (1, 2, 0)
+    assert bot.chats() == [10_002]
+    assert statuses(services) == {10_000: "uncertain", 10_001: "uncertain", 10_002: "sent"}
     services.close()
 
 
@@ -236,40 +259,38 @@ def _loopback_bot(api: FakeBotApi) -> ExtBot[None]:
 
 
 def test_a_blocked_liaison_is_marked_and_does_not_stop_the_others(services: Services) -> None:
-    Rectification(services, now=Clock(utcnow())).run_month(MONTH, source="test")
+    lifecycle(services, Clock(utcnow())).run_month(MONTH, source="test")
     with FakeBotApi() as api:
         api.block(LIAISON_NB03)
 
         async def run() -> None:
             bot = _loopback_bot(api)
             async with bot:
-                report = await OutboxSender(bot, services.engine, services.settings).drain()
+                report = await outbox(bot, services).drain()
             assert (report.sent, report.blocked) == (3, 1)
 
         asyncio.run(run())
         assert len(api.sent_to(LIAISON2_NB03)) == 1
         assert len(api.sent_to(LIAISON_GS01)) == 1
     assert statuses(services)[LIAISON_NB03] == "blocked"
-    digest = Rectification(services, now=Clock(utcnow())).digest(MONTH)
+    digest = lifecycle(services, Clock(utcnow())).digest(MONTH)
     nb03 = next(line for line in digest.lines if line.unit_code == "NB03")
-    assert {r.chat_id: r.label for r in nb03.recipients} == {
-        LIAISON_NB03: "已屏蔽机器人",
-        LIAISON2_NB03: "已送达",
+    assert {r.address: r.label for r in nb03.recipients} == {
+        telegram_address(LIAISON_NB03): "已屏蔽机器人",
+        telegram_address(LIAISON2_NB03): "已送达",
     }
     services.close()
 
 
 def test_flood_control_is_honoured_then_the_message_goes_out(services: Services) -> None:
-    Rectification(services, now=Clock(utcnow())).run_month(MONTH, source="test")
+    lifecycle(services, Clock(utcnow())).run_month(MONTH, source="test")
     with FakeBotApi() as api:
         api.flood(LIAISON_GS01, retry_after=1)
 
         async def run() -> None:
             bot = _loopback_bot(api)
             async with bot:
-                report = await OutboxSender(bot, services.engine, services.settings).drain(
-                    wait_for_retries=10
-                )
+                report = await outbox(bot, services).drain(wait_for_retries=10)
             assert (report.sent, report.retried) == (4, 1)
 
         asyncio.run(run())
@@ -283,14 +304,14 @@ def test_flood_control_is_honoured_then_the_message_goes_out(services: Services)
 
 def test_the_limiter_spaces_sends_per_chat_and_overall() -> None:
     async def run() -> tuple[list[float], list[float]]:
-        limiter = SendLimiter(rate=20, per_chat=0.2)
+        limiter = SendLimiter(rate=20, per_recipient=0.2)
         one_chat: list[float] = []
         many: list[float] = []
         start = time.monotonic()
         for _ in range(3):
             await limiter.acquire(1)
             one_chat.append(time.monotonic() - start)
-        limiter = SendLimiter(rate=20, per_chat=1.0)
+        limiter = SendLimiter(rate=20, per_recipient=1.0)
         start = time.monotonic()
         for chat in range(10):
             await limiter.acquire(chat)
@@ -301,3 +322,24 @@ def test_the_limiter_spaces_sends_per_chat_and_overall() -> None:
     assert one_chat[2] - one_chat[0] >= 0.39  # one chat: 0.2 s apart
     assert many[-1] >= 0.44  # ten chats at 20/s: 0.05 s apart
     assert many[-1] < 1.0
+
+
+def test_a_liaison_bound_after_the_notice_gets_it_once(services: Services) -> None:
+    clock = Clock()
+    rectification = lifecycle(services, clock)
+    rectification.run_month(MONTH, source="test")
+    assert rectification.deliver_to_new_liaisons() == []  # everyone bound has it
+    late = 8105
+    with services.session() as session:
+        users_store.bind_user(
+            session=session, telegram_id=late, role=Role.LIAISON, unit_code="NB03"
+        )
+    (queued,) = rectification.deliver_to_new_liaisons()
+    assert queued[1] == telegram_address(late)
+    assert rectification.deliver_to_new_liaisons() == []
+    assert rectification.follow_up().late_notices == []
+    bot = FakeBot()
+    asyncio.run(outbox(bot, services, now=clock).drain())
+    assert bot.chats().count(late) == 1
+    assert "【整改通报】2026年2月 · 第三税务所" in bot.sent[bot.chats().index(late)][1]
+    services.close()

@@ -8,12 +8,12 @@ from datetime import UTC, date, datetime, time
 
 import pytest
 
-from bot.rectification import Rectification
 from bot.services import Services
-from scoring import notices
+from scoring import entry, notices
 from scoring.notices import is_workday, previous_month, run_date_for
 from scoring.periods import Period
-from tests.notices_helpers import Clock, notice_settings
+from scoring.rectification import NoticeError, Rectification
+from tests.notices_helpers import Clock, lifecycle, notice_settings
 from tests.telegram_helpers import seed
 
 
@@ -70,7 +70,7 @@ def test_previous_month_crosses_the_year() -> None:
 def _rectification(database_url: str, clock: Clock, **overrides: object) -> Rectification:
     services = Services(notice_settings(database_url, **overrides))
     seed(services)
-    return Rectification(services, now=clock)
+    return lifecycle(services, clock)
 
 
 def test_the_bot_runs_a_month_once_on_its_moved_run_date(database_url: str) -> None:
@@ -82,9 +82,23 @@ def test_the_bot_runs_a_month_once_on_its_moved_run_date(database_url: str) -> N
     assert rectification.due_month() is None
     clock.now = datetime(2026, 10, 8, 1, 0, tzinfo=UTC)  # 09:00 local
     assert rectification.due_month() == Period.month(2026, 9)
+    with pytest.raises(NoticeError, match="本期尚无考核数据"):
+        rectification.run_month(Period.month(2026, 9), source="test")  # an empty month
+    assert rectification.due_month() == Period.month(2026, 9)  # still due: nothing ran
+    with rectification.session() as session:
+        entry.add_entry(
+            session=session,
+            unit="NB01",
+            indicator="JF-01",
+            points="1",
+            entry_date=date(2026, 9, 10),
+            note="表扬",
+            entered_by="test",
+            today=date(2026, 10, 8),
+        )
     rectification.run_month(Period.month(2026, 9), source="test")
     assert rectification.due_month() is None  # ran already
-    rectification.services.close()
+    rectification.engine.dispose()
 
 
 def test_a_bot_that_was_down_catches_up_within_the_window(database_url: str) -> None:
@@ -93,7 +107,7 @@ def test_a_bot_that_was_down_catches_up_within_the_window(database_url: str) -> 
     assert rectification.due_month() == Period.month(2026, 10)
     clock.now = datetime(2026, 11, 6, 3, 0, tzinfo=UTC)  # past 11-02 + 3 days
     assert rectification.due_month() is None
-    rectification.services.close()
+    rectification.engine.dispose()
 
 
 def test_day_time_and_zone_are_settings(database_url: str) -> None:
@@ -104,7 +118,7 @@ def test_day_time_and_zone_are_settings(database_url: str) -> None:
     assert rectification.due_month() == Period.month(2026, 3)
     clock.now = datetime(2026, 4, 15, 14, 29, tzinfo=UTC)
     assert rectification.due_month() is None
-    rectification.services.close()
+    rectification.engine.dispose()
 
 
 def test_a_run_moved_into_the_next_month_is_still_found(database_url: str) -> None:
@@ -113,4 +127,4 @@ def test_a_run_moved_into_the_next_month_is_still_found(database_url: str) -> No
     rectification = _rectification(database_url, clock, notice_day=28)
     assert run_date_for(Period.month(2026, 1), day=28) == date(2026, 2, 28)
     assert rectification.due_month() == Period.month(2026, 1)
-    rectification.services.close()
+    rectification.engine.dispose()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, text
 from sqlmodel import Session, select
 
@@ -60,7 +61,7 @@ def test_import_then_reimport_retires_and_reactivates(database_url: str, tmp_pat
 
     small = tmp_path / "small.yaml"
     small.write_text(SMALL.replace("A-01", "DL-01").replace("A-02", "KF-02"), encoding="utf-8")
-    run = kpibot(database_url, "rulebook", "import", str(small))
+    run = kpibot(database_url, "rulebook", "import", str(small), "--retire-missing")
     assert run.code == 0, run.err
     assert "新增 0 项，更新 2 项，未变 0 项，停用 46 项" in run.out
     assert counts(database_url) == (2, 2, 48)
@@ -81,7 +82,7 @@ def test_failed_import_writes_nothing(database_url: str, tmp_path: Path) -> None
     assert run.code == 1
     assert run.err.splitlines() == [
         "发现 1 个问题，未写入任何数据：",
-        "  - bad.yaml 第11行 字段“points”：“abc”不是数字",
+        "  - bad.yaml 第11行 字段“points”：分值“abc”不是有效数字",
     ]
     assert counts(database_url) == (1, 48, 48)
 
@@ -170,3 +171,35 @@ def test_a_bad_scoring_block_is_refused_at_check_and_import(
         assert "bad_scoring.yaml 字段“scoring.base”" in run.err
         assert "字段“scoring.bottom_n”" in run.err
     assert counts(database_url) == (0, 0, 0)
+
+
+def test_import_prepares_the_matcher_once_for_every_later_process(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = tmp_path / "prepared"
+    monkeypatch.setenv("KPIBOT_MATCHER_CACHE_DIR", str(cache))
+    with_table = tmp_path / "with_synonyms.yaml"
+    with_table.write_text(
+        SAMPLE_RULEBOOK.read_text(encoding="utf-8")
+        + "\nsynonyms:\n  - {word: 挨个儿, term: 平均等候时长}\n",
+        encoding="utf-8",
+    )
+    run = kpibot(database_url, "rulebook", "import", str(with_table))
+    assert run.code == 0, run.err
+    assert "问答索引已按本版细则建立并校准" in run.out
+    (prepared,) = cache.glob("matcher-*.npz")
+    built_at = prepared.stat().st_mtime_ns
+    run = kpibot(database_url, "ask", "--json", "大厅里好多人挨个儿等着")
+    assert run.code == 0, run.err
+    assert '"DL-06"' in run.out  # found through the office synonym table kept with the rulebook
+    assert [p.stat().st_mtime_ns for p in cache.glob("matcher-*.npz")] == [built_at]
+
+
+def test_a_malformed_synonym_table_is_refused_at_import(database_url: str, tmp_path: Path) -> None:
+    kpibot(database_url, "rulebook", "import", str(SAMPLE_RULEBOOK))
+    bad = tmp_path / "bad_synonyms.yaml"
+    bad.write_text(SMALL + "\nsynonyms:\n  - {word: 排队}\n", encoding="utf-8")
+    run = kpibot(database_url, "rulebook", "import", str(bad))
+    assert run.code == 1
+    assert "  - bad_synonyms.yaml 字段“term”：规范用语为空" in run.err.splitlines()
+    assert counts(database_url) == (1, 48, 48)

@@ -12,7 +12,15 @@ from openpyxl import Workbook, load_workbook
 from knowledge.files import InputError
 from knowledge.matcher import Matcher, Outcome
 from knowledge.rulebook import IndicatorType, Level
-from knowledge.rulebook_files import read_rulebook, rulebook_to_xlsx, write_rulebook
+from knowledge.rulebook_files import (
+    parse_rulebook_header,
+    parse_rulebook_text,
+    read_rulebook,
+    rulebook_to_xlsx,
+    rulebook_to_yaml,
+    write_rulebook,
+)
+from knowledge.synonyms import OfficeSynonym, with_synonyms
 from tests.conftest import SAMPLE_RULEBOOK
 
 MINIMAL = """\
@@ -211,12 +219,12 @@ indicators:
     )
     problems = problems_of(path)
     assert problems == [
-        "bad.yaml 第6行 字段“points”：“十分”不是数字",
-        "bad.yaml 第7行 字段“code”：编码“A-01”重复（首次出现在第3行）",
+        "bad.yaml 第6行 字段“points”：分值“十分”不是有效数字",
+        "bad.yaml 第7行 字段“code”：编码“A-01”与第3行编码相同但内容不同，无法判断以哪一行为准",
         "bad.yaml 第11行 字段“name”：必填字段缺失",
         "bad.yaml 第12行 字段“type”：未知类型“奇怪项”（应为 定量指标、加分项 或 减分项）",
         "bad.yaml 第14行 字段“cycle”：未知考核周期“每周”（应为 日、月、季、半年 或 年）",
-        "bad.yaml 第18行 字段“points”：最多保留两位小数",
+        "bad.yaml 第18行 字段“points”：分值“0.125”超过两位小数",
     ]
 
 
@@ -256,7 +264,7 @@ def test_csv_row_errors_name_the_line(tmp_path: Path) -> None:
         "编码,名称,类型,分值\nA,一,加分项,1\nB,二,加分项,-3\n,三,加分项,1\n", encoding="utf-8"
     )
     assert problems_of(path) == [
-        "r.csv 第3行 字段“points”：分值必须大于 0",
+        "r.csv 第3行 字段“points”：分值“-3”不能为负数",
         "r.csv 第4行 字段“code”：必填字段缺失",
     ]
 
@@ -301,3 +309,17 @@ def test_xlsx_formula_floats_read_as_what_excel_shows(tmp_path: Path) -> None:
     (indicator,) = read_rulebook(path).indicators
     assert indicator.points == Decimal("0.3")
     assert indicator.cap == Decimal(3)
+
+
+def test_stored_header_reads_like_the_whole_document() -> None:
+    rulebook = with_synonyms(read_rulebook(SAMPLE_RULEBOOK), [OfficeSynonym("排队", "等候时长")])
+    text = rulebook_to_yaml(rulebook)
+    header = parse_rulebook_header(text, source="v.yaml")
+    whole = parse_rulebook_text(text, source="v.yaml")
+    assert (header.title, header.year, header.scoring, header.extra) == (
+        whole.title,
+        whole.year,
+        whole.scoring,
+        whole.extra,
+    )
+    assert header.indicators == ()

@@ -52,8 +52,17 @@ def run_json(url: str, *args: str) -> Any:
     return json.loads(run.out)
 
 
-def unit(rank: int, code: str, name: str, score: float, bottom: bool) -> dict[str, Any]:
-    return {"rank": rank, "unit": code, "name": name, "score": score, "bottom": bottom}
+def unit(
+    rank: int, code: str, name: str, score: float, bottom: bool, alert: bool = False
+) -> dict[str, Any]:
+    return {
+        "rank": rank,
+        "unit": code,
+        "name": name,
+        "score": score,
+        "bottom": bottom,
+        "alert": alert,
+    }
 
 
 # ---------------------------------------------------------------- rank
@@ -64,6 +73,8 @@ def test_quarter_ranking_json(url: str) -> None:
         "period": "2026-Q2",
         "label": "2026年第二季度",
         "counted": ["2026-Q2"],
+        "provisional": True,  # 2026-06-30 is its last day, not yet over
+        "as_of": "2026-06-30",
         "groups": [
             {
                 "group": "股室",
@@ -77,7 +88,7 @@ def test_quarter_ranking_json(url: str) -> None:
                 "group": "派出机构",
                 "units": [
                     unit(1, "PC02", "开发区税务分局", 100.0, False),
-                    unit(2, "PC01", "城区税务分局", 84.0, True),
+                    unit(2, "PC01", "城区税务分局", 84.0, True, alert=True),
                 ],
             },
         ],
@@ -124,9 +135,9 @@ def test_rank_text(url: str) -> None:
         "城区税务分局",
         "84.00",
         "⚠",
-        "末位，低于",
+        "末位，预警（低于",
         "85.00",
-        "分预警线",
+        "分）",
     ]
 
 
@@ -182,7 +193,10 @@ def test_score_json_explains_every_step(url: str) -> None:
         "group_size": 3,
         "bottom": True,
         "bottom_by_rank": True,
+        "alert": False,
         "below_alert": False,
+        "provisional": False,
+        "as_of": None,
         "alert_threshold": 85.0,
         "to_pass_above": {"target": 95.0, "strict": True, "points": 5.0},
         "above": {"unit": "GS02", "name": "法制股"},
@@ -204,8 +218,8 @@ def test_score_shows_the_bonus_cap_and_the_alert(url: str) -> None:
     assert q1["to_pass_above"] is None
     q2 = run_json(url, "score", "PC01", "--period", "2026-Q2")
     assert (q2["score"], q2["bottom_by_rank"], q2["below_alert"]) == (84.0, True, True)
-    # leaving the bottom needs more than PC02's 100, which also clears the 85 alert line
-    assert q2["to_leave_bottom"] == {"target": 100.0, "strict": True, "points": 16.0}
+    # reaching PC02's 100 ties the group of two, so nobody is bottom, and clears the alert line
+    assert q2["to_leave_bottom"] == {"target": 100.0, "strict": False, "points": 16.0}
 
 
 def test_score_year_without_review_is_marked(url: str) -> None:
@@ -286,7 +300,7 @@ def test_add_lists_every_problem(url: str) -> None:
     assert run.err.splitlines()[1:] == [
         "  - 录入内容 字段“单位”：未知单位“GS99”",
         "  - 录入内容 字段“指标”：未知指标“KF-99”",
-        "  - 录入内容 字段“分值”：“0.001”超过两位小数",
+        "  - 录入内容 字段“分值”：分值“0.001”超过两位小数",
         "  - 录入内容 字段“日期”：日期 2026-07-01 晚于今天，不能预先记分",
     ]
     assert counts(url) == (5, 11, 0)

@@ -72,7 +72,7 @@ def test_units_problems_are_all_listed(database_url: str, tmp_path: Path) -> Non
     assert run.err.splitlines() == [
         "发现 4 个问题，未写入任何数据：",
         "  - u.csv 第3行 字段“编码”：编码“GS 02”格式不正确（字母、数字、-、_、.，最长 32 位）",
-        "  - u.csv 第4行 字段“编码”：编码“gs01”重复（首次出现在第2行）",
+        "  - u.csv 第4行 字段“编码”：编码“gs01”与第2行编码相同但内容不同，无法判断以哪一行为准",
         "  - u.csv 第5行 字段“名称”：名称为空",
         "  - u.csv 第5行 字段“分组”：分组为空",
     ]
@@ -176,17 +176,16 @@ def test_every_bad_row_is_listed_and_nothing_is_written(database_url: str, tmp_p
     run = ledger(database_url, write_csv(tmp_path / "bad.csv", rows))
     assert run.code == 1
     assert run.err.splitlines() == [
-        "发现 13 个问题，未写入任何数据：",
+        "发现 12 个问题，未写入任何数据：",
         "  - bad.csv 第3行 字段“日期”：“2026-04-31”不是有效日期（4月31日不存在）",
         "  - bad.csv 第3行 字段“单位”：未知单位“GS99”",
         "  - bad.csv 第4行 字段“日期”："
         "“昨天”不是有效日期（应如 2026-03-05、2026/3/5 或 2026年3月5日）",
         "  - bad.csv 第4行 字段“指标”：未知指标“ZZ-01”",
-        "  - bad.csv 第4行 字段“分值”：“abc”不是数字",
-        "  - bad.csv 第5行 字段“分值”：“0.125”超过两位小数",
-        "  - bad.csv 第5行 字段“编号”：编号“C1”在文件中重复（首次出现在第2行）",
+        "  - bad.csv 第4行 字段“分值”：分值“abc”不是有效数字",
+        "  - bad.csv 第5行 字段“分值”：分值“0.125”超过两位小数",
         "  - bad.csv 第6行 字段“日期”：日期 2026-07-01 晚于今天，不能预先记分",
-        "  - bad.csv 第6行 字段“分值”：分值不能为 0",
+        "  - bad.csv 第6行 字段“分值”：分值“0”不能为 0",
         "  - bad.csv 第7行 字段“日期”：日期为空",
         "  - bad.csv 第7行 字段“单位”：单位为空",
         "  - bad.csv 第7行 字段“指标”：指标为空",
@@ -222,7 +221,7 @@ def test_retired_indicator_refuses_new_points(database_url: str, tmp_path: Path)
         "  - {code: KF-01, name: 信访投诉, type: 减分项, points: 1}\n",
         encoding="utf-8",
     )
-    assert kpibot(database_url, "rulebook", "import", str(smaller)).code == 0
+    assert kpibot(database_url, "rulebook", "import", str(smaller), "--retire-missing").code == 0
     rows = [HEADER[:4], ["2026-04-05", "GS01", "KF-02", "1"]]
     run = ledger(database_url, write_csv(tmp_path / "l.csv", rows))
     assert "指标“KF-02”已停用，不能再记分" in run.err
@@ -301,10 +300,10 @@ def test_bad_reviews_are_refused(database_url: str, tmp_path: Path) -> None:
     run = kpibot(database_url, "reviews", "import", str(write_csv(tmp_path / "r.csv", rows)))
     assert run.code == 1
     assert run.err.splitlines()[1:] == [
-        "  - r.csv 第2行 字段“年度”：年度“1999”无效（应为 2000–2100 的年份）",
-        "  - r.csv 第3行 字段“评议得分”：“100.5”超出 0–100",
-        "  - r.csv 第4行 字段“评议得分”：“abc”不是数字",
-        "  - r.csv 第6行 字段“单位”：2026 年度“GS03”的评议重复（首次出现在第5行）",
+        "  - r.csv 第2行 字段“年度”：年度“1999”超出范围（应为 2000–2100）",
+        "  - r.csv 第3行 字段“评议得分”：评议得分“100.5”超出范围（应为 0–100）",
+        "  - r.csv 第4行 字段“评议得分”：评议得分“abc”不是有效数字",
+        "  - r.csv 第6行 字段“单位”：2026 年度“GS03”的评议与第5行分数不同，无法判断以哪一行为准",
     ]
     assert counts(database_url) == (5, 0, 0)
 

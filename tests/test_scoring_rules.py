@@ -254,14 +254,24 @@ def test_bottom_n_takes_the_nth_lowest_score_as_the_line() -> None:
     assert not any(u.bottom for u in none.units)
 
 
-def test_units_below_the_alert_threshold_are_bottom_too() -> None:
+def test_units_below_the_alert_line_are_alert_not_bottom() -> None:
     ranking = rank_group("g", scored(("A", "84.99"), ("B", "80"), ("C", "85")), ScoringRules())
-    flags = {u.unit_code: (u.bottom_by_rank, u.below_alert, u.bottom) for u in ranking.units}
+    flags = {u.unit_code: (u.bottom, u.alert, u.flagged, u.labels) for u in ranking.units}
     assert flags == {
-        "C": (False, False, False),  # exactly at the threshold is not below it
-        "A": (False, True, True),
-        "B": (True, True, True),
+        "C": (False, False, False, ()),  # exactly at the threshold is not below it
+        "A": (False, True, True, ("预警",)),
+        "B": (True, True, True, ("末位", "预警")),
     }
+
+
+def test_a_group_whose_units_all_tie_has_no_bottom() -> None:
+    tied = rank_group("g", scored(("A", "100"), ("B", "100"), ("C", "100")), ScoringRules())
+    assert [(u.rank, u.bottom, u.flagged) for u in tied.units] == [(1, False, False)] * 3
+    assert tied.bottom_line is None
+    low = rank_group("g", scored(("A", "80"), ("B", "80")), ScoringRules(bottom_n=1))
+    assert [(u.bottom, u.alert, u.labels) for u in low.units] == [(False, True, ("预警",))] * 2
+    one_apart = rank_group("g", scored(("A", "100"), ("B", "100"), ("C", "99.99")), ScoringRules())
+    assert [u.unit_code for u in one_apart.units if u.bottom] == ["C"]
 
 
 def test_group_of_one_is_never_bottom_by_rank() -> None:
@@ -301,9 +311,11 @@ def test_gap_to_leave_the_bottom() -> None:
     assert b.to_leave_bottom == Gap(Fraction(90), strict=True, points=Fraction(0))
 
 
-def test_no_score_leaves_the_bottom_when_the_group_is_all_bottom_places() -> None:
+def test_only_a_tie_leaves_the_bottom_when_the_group_is_all_bottom_places() -> None:
     ranking = rank_group("g", scored(("A", "95"), ("B", "90")), ScoringRules(bottom_n=2))
-    assert all(u.bottom and u.to_leave_bottom is None for u in ranking.units)
+    assert all(u.bottom for u in ranking.units)
+    gaps = {u.unit_code: u.to_leave_bottom for u in ranking.units}
+    assert gaps == {"A": None, "B": Gap(Fraction(95), strict=False, points=Fraction(5))}
 
 
 def test_groups_are_ranked_separately() -> None:

@@ -19,7 +19,8 @@ from bot.telegram.guard import FloodGate
 from db import users_store
 from db.models import AnswerFeedback, LedgerEntry, QuestionLog
 from db.users_store import Role
-from tests.telegram_helpers import Call, RecordingRequest, Users, make_application
+from scoring import entry
+from tests.telegram_helpers import TODAY, Call, RecordingRequest, Users, make_application
 
 STAFF, LIAISON, ADMIN, STRANGER = 601, 602, 603, 604
 
@@ -244,17 +245,37 @@ async def test_staff_is_refused_admin_commands_and_changes_nothing(bot: Bot) -> 
         assert session.exec(select(LedgerEntry)).all() == []
 
 
+def _record_elsewhere(bot: Bot) -> None:
+    """One ledger entry for the office (another group): the month has data."""
+    with bot.services.session() as session:
+        entry.add_entry(
+            session=session,
+            unit="GS01",
+            indicator="JF-01",
+            points="1",
+            entry_date=TODAY,
+            note="表扬",
+            entered_by="test",
+            today=TODAY,
+        )
+
+
 async def test_staff_score_and_rank(bot: Bot) -> None:
+    empty = only(await bot.send("/score", user_id=STAFF)).text
+    assert empty == "2026年3月：本期尚无考核数据，暂不发布排名。"
+    _record_elsewhere(bot)
     score = only(await bot.send("/score", user_id=STAFF)).text
-    assert score.startswith("<b>第一税务所（NB01）2026年3月得分：100 分</b>")
-    assert "第 1 名 / 共 3 个单位" in score
+    assert score.startswith("<b>第一税务所（NB01）2026年3月（截至 3月20日，暂定）得分：100 分</b>")
+    assert "第 1 名 / 共 3 个单位\n" in score  # all tied: nobody is 末位
     rank = only(await bot.send("/rank 2026Q1", user_id=STAFF)).text
-    assert rank.startswith("<b>2026年第一季度排名</b>")
+    assert rank.startswith("<b>2026年第一季度排名</b>（截至 3月20日，暂定）")
     assert "<b>▶ 1. 第一税务所　100</b>" in rank
+    assert "末位" not in rank
     assert "办公室" not in rank  # only the unit's own group
 
 
 async def test_staff_cannot_see_other_units(bot: Bot) -> None:
+    _record_elsewhere(bot)
     text = only(await bot.send("/why", user_id=STAFF)).text
     assert text.startswith("<b>第一税务所")
     refused = await bot.press("why:NB02:2026-03", user_id=STAFF)
@@ -277,7 +298,7 @@ async def test_admin_adds_with_confirmation_and_score_changes(bot: Bot) -> None:
     again = await bot.press(ok, user_id=ADMIN)
     assert again[-1].text == "该录入请求已处理或已过期。"
     score = only(await bot.send("/score", user_id=LIAISON)).text
-    assert "2026年3月得分：102 分" in score
+    assert "2026年3月（截至 3月20日，暂定）得分：102 分" in score
     rank = only(await bot.send("/rank", user_id=STAFF)).text
     assert "距上一名差 2 分" in rank
     reverse = only(await bot.send("/reverse 1 录错单位", user_id=ADMIN)).text
@@ -291,6 +312,16 @@ async def test_admin_add_with_bad_arguments_changes_nothing(bot: Bot) -> None:
     refused = only(await bot.send("/add NOSUCH JF-01 abc 说明", user_id=ADMIN))
     assert refused.text.startswith("发现 2 个问题，未写入任何数据")  # checked before confirming
     assert refused.buttons == []
+    comma = only(await bot.send("/add NB02 JF-01 1,5 说明", user_id=ADMIN))
+    assert comma.text.splitlines() == [
+        "发现 1 个问题，未写入任何数据：",
+        "· 录入内容 字段“分值”：分值“1,5”含有逗号，不是有效数字（小数请用小数点，如 1.5）",
+    ]
+    assert comma.buttons == []
+    wide = only(await bot.send("/add NB02 JF-01 ０.５ 说明", user_id=ADMIN))
+    assert "分值：0.5" in wide.text
+    cancel = next(data for label, data in wide.buttons if label == "取消")
+    await bot.press(cancel, user_id=ADMIN)
     with bot.services.session() as session:
         assert session.exec(select(LedgerEntry)).all() == []
 
@@ -417,7 +448,7 @@ async def test_broken_upload_lists_every_problem_and_changes_nothing(bot: Bot) -
     assert lines[1:] == [
         "· bad.csv 第2行 字段“日期”：“2026-13-01”不是有效日期（13月1日不存在）",
         "· bad.csv 第3行 字段“单位”：未知单位“NB77”",
-        "· bad.csv 第4行 字段“分值”：“abc”不是数字",
+        "· bad.csv 第4行 字段“分值”：分值“abc”不是有效数字",
     ]
 
     assert _ledger_count(bot) == before
@@ -444,7 +475,10 @@ async def test_admin_uploads_a_rulebook_and_questions_use_it(bot: Bot) -> None:
         "title: 新细则\nyear: 2026\nindicators:\n"
         "  - code: ZZ-01\n    name: 垃圾分类执行率\n    type: 定量指标\n    points: 5\n"
     ).encode()
-    reply = await _upload(bot, "new.yaml", rulebook, user_id=ADMIN)
+    refused = await _upload(bot, "new.yaml", rulebook, user_id=ADMIN)
+    assert refused.text.startswith("new.yaml：此次导入将停用 48 项指标")
+    assert refused.text.endswith("如确认停用，请重新发送该文件，并在说明中写“确认停用”。")
+    reply = await _upload(bot, "new.yaml", rulebook, user_id=ADMIN, caption="确认停用")
     assert reply.text.startswith("已导入考评指标细则：new.yaml")
     assert "新增 1 项" in reply.text
     answer = only(await bot.send("垃圾分类执行率怎么算", user_id=STAFF))
@@ -467,3 +501,12 @@ async def test_concurrent_updates_are_all_answered_correctly(bot: Bot) -> None:
             "食堂吃什么": "没有找到",
         }
         assert expected[question] in replies[user]
+
+
+async def test_a_file_over_10_mb_is_refused_before_it_is_fetched(bot: Bot) -> None:
+    big = b"a,b\n" * (10 * 1024 * 1024 // 4 + 1)
+    update = bot.users.document(bot.request, "big.csv", big, user_id=ADMIN)
+    await bot.app.process_update(update)
+    calls = bot.request.take()
+    assert [c.method for c in calls] == ["sendMessage"]  # no getFile: never downloaded
+    assert calls[0].text == "big.csv：文件过大（上限 10 MB），未导入。"

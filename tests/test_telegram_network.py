@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 from typing import Any
 
+import httpx
 import pytest
 from telegram.error import NetworkError, TimedOut
 from telegram.request import HTTPXRequest
@@ -40,8 +41,14 @@ class Flaky(RetryingRequest):
         self.tries = 0
 
 
-async def test_transient_failures_recover(monkeypatch: pytest.MonkeyPatch) -> None:
-    flaky = Flaky(2, NetworkError("connection reset"))
+def _refused() -> NetworkError:
+    error = NetworkError("httpx.ConnectError: connection refused")
+    error.__cause__ = httpx.ConnectError("connection refused")
+    return error
+
+
+async def test_failed_connections_are_retried(monkeypatch: pytest.MonkeyPatch) -> None:
+    flaky = Flaky(2, _refused())
 
     async def lower(self: Any, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
         flaky.tries += 1
@@ -55,6 +62,23 @@ async def test_transient_failures_recover(monkeypatch: pytest.MonkeyPatch) -> No
         b'{"ok": true, "result": true}',
     )
     assert flaky.tries == 3
+
+
+async def test_a_connection_lost_mid_request_is_not_retried(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    lost = NetworkError("httpx.ReadError: connection reset")
+    lost.__cause__ = httpx.ReadError("connection reset")
+    flaky = Flaky(5, lost)
+
+    async def lower(self: Any, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
+        flaky.tries += 1
+        raise flaky.error
+
+    monkeypatch.setattr(HTTPXRequest, "do_request", lower)
+    with pytest.raises(NetworkError):
+        await flaky.do_request("http://127.0.0.1/bot1:x/sendMessage", "POST")
+    assert flaky.tries == 1  # the request may have arrived: a second one could duplicate it
 
 
 async def test_timeouts_are_not_retried(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -5,15 +5,20 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
 
-from bot.services import Services
+from bot.cli.output import say
+
+if TYPE_CHECKING:
+    from bot.services import Services
 
 
 def services_of(ctx: typer.Context) -> Services:
     """The services the root callback built."""
+    from bot.services import Services
+
     services = ctx.find_root().obj
     assert isinstance(services, Services)
     return services
@@ -21,7 +26,7 @@ def services_of(ctx: typer.Context) -> Services:
 
 def fail(message: str, code: int = 1) -> NoReturn:
     """Print a message to stderr and exit non-zero."""
-    typer.echo(message, err=True)
+    say(message, err=True)
     raise typer.Exit(code)
 
 
@@ -34,9 +39,9 @@ def reported_errors() -> Iterator[None]:
     try:
         yield
     except InputError as exc:
-        typer.echo(f"发现 {len(exc.problems)} 个问题，未写入任何数据：", err=True)
-        for problem in exc.problems:
-            typer.echo(f"  - {problem}", err=True)
+        say(exc.headline, err=True)
+        for line in exc.lines():
+            say(f"  - {line}", err=True)
         raise typer.Exit(1) from exc
     except SchemaError as exc:
         fail(str(exc), 2)

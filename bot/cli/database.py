@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import typer
 
+from bot.cli.chinese import ChineseCommand, chinese_typer
 from bot.cli.context import fail, services_of
+from bot.cli.output import say
 
-app = typer.Typer(help="数据库结构管理", no_args_is_help=True)
+app = chinese_typer("数据库结构管理")
 
 
-@app.command("upgrade", help="把数据库结构升级到最新版本")
+@app.command("upgrade", cls=ChineseCommand, help="把数据库结构升级到最新版本")
 def upgrade_command(ctx: typer.Context) -> None:
     """Bring the database schema to the newest version."""
     from db.schema import current_revision, upgrade
@@ -25,12 +27,12 @@ def upgrade_command(ctx: typer.Context) -> None:
     finally:
         engine.dispose()
     if before == after:
-        typer.echo(f"数据库结构已是最新（{after}）。")
+        say(f"数据库结构已是最新（{after}）。")
     else:
-        typer.echo(f"数据库结构已升级：{before or '空库'} → {after}")
+        say(f"数据库结构已升级：{before or '空库'} → {after}")
 
 
-@app.command("current", help="查看数据库结构版本及本程序所需版本")
+@app.command("current", cls=ChineseCommand, help="查看数据库结构版本及本程序所需版本")
 def current_command(ctx: typer.Context) -> None:
     """Show the schema version of the database and the one this release needs."""
     from db.schema import current_revision, head_revision
@@ -43,4 +45,4 @@ def current_command(ctx: typer.Context) -> None:
         engine.dispose()
     head = head_revision()
     state = "最新" if current == head else "需要升级"
-    typer.echo(f"当前版本：{current or '空库'}；本程序需要：{head}（{state}）")
+    say(f"当前版本：{current or '空库'}；本程序需要：{head}（{state}）")

@@ -13,18 +13,22 @@ from typing import Annotated
 
 import typer
 
+from bot.cli.chinese import ChineseCommand, chinese_typer
 from bot.cli.context import fail, reported_errors, services_of
+from bot.cli.output import say
 from bot.cli.questions import report_app
 
-questions_app = typer.Typer(help="问法学习：把未回答的问题归入指标", no_args_is_help=True)
-synonyms_app = typer.Typer(help="同义词表：日常用语 → 规范用语", no_args_is_help=True)
+questions_app = chinese_typer("问法学习：把未回答的问题归入指标")
+synonyms_app = chinese_typer("同义词表：日常用语 → 规范用语")
 
 ByOption = Annotated[str, typer.Option("--by", help="操作人（记入学习记录）")]
 ATTACH_HINT = "kpibot questions attach 组号或问题编号 指标编码"
 
 
 @questions_app.command(
-    "attach", help="把一个问题（编号）或一组相似问题（如 G12）归入指标，立即生效"
+    "attach",
+    cls=ChineseCommand,
+    help="把一个问题（编号）或一组相似问题（如 G12）归入指标，立即生效",
 )
 def attach_command(
     ctx: typer.Context,
@@ -41,10 +45,10 @@ def attach_command(
             attached = learning.attach(services, reference, code, by=by)
         except learning.LearningError as exc:
             fail(str(exc))
-        typer.echo(services.renderer.plain("attached.html.j2", attached=attached))
+        say(services.renderer.plain("attached.html.j2", attached=attached))
 
 
-@questions_app.command("learned", help="列出已学会的问法")
+@questions_app.command("learned", cls=ChineseCommand, help="列出已学会的问法")
 def learned_command(
     ctx: typer.Context,
     code: Annotated[str | None, typer.Option("--code", help="只列出该指标的问法")] = None,
@@ -61,13 +65,15 @@ def learned_command(
         if code is None or p.code.upper() == code.upper()
     ]
     if not phrasings:
-        typer.echo("暂无已学会的问法。")
+        say("暂无已学会的问法。")
         return
     for phrasing in phrasings:
-        typer.echo(f"{phrasing.code}\t{phrasing.question}\t{phrasing.source.label}\t{phrasing.by}")
+        say(f"{phrasing.code}\t{phrasing.question}\t{phrasing.source.label}\t{phrasing.by}")
 
 
-@questions_app.command("forget", help="删除一条已学会的问法（指标编码 问法），立即生效")
+@questions_app.command(
+    "forget", cls=ChineseCommand, help="删除一条已学会的问法（指标编码 问法），立即生效"
+)
 def forget_command(
     ctx: typer.Context,
     code: Annotated[str, typer.Argument(help="指标编码")],
@@ -81,11 +87,13 @@ def forget_command(
         removed = learning.forget(services, code, question)
     if not removed:
         fail(f"指标 {code} 没有这条已学会的问法。")
-    typer.echo("已删除这条问法，立即生效。")
+    say("已删除这条问法，立即生效。")
 
 
 @synonyms_app.command(
-    "import", help="导入同义词表（CSV 或 XLSX，列：日常用语、规范用语），立即生效"
+    "import",
+    cls=ChineseCommand,
+    help="导入同义词表（CSV 或 XLSX，列：日常用语、规范用语），立即生效",
 )
 def import_synonyms_command(
     ctx: typer.Context,
@@ -98,10 +106,10 @@ def import_synonyms_command(
     services = services_of(ctx)
     with reported_errors():
         added, known = learning.import_synonyms(services, file, by=by)
-    typer.echo(f"{file.name}：新增同义词 {added} 条，已有 {known} 条。")
+    say(f"{file.name}：新增同义词 {added} 条，已有 {known} 条。")
 
 
-@synonyms_app.command("list", help="列出同义词表")
+@synonyms_app.command("list", cls=ChineseCommand, help="列出同义词表")
 def list_synonyms_command(ctx: typer.Context) -> None:
     """Print the office synonym table."""
     from bot import learning
@@ -109,10 +117,10 @@ def list_synonyms_command(ctx: typer.Context) -> None:
     services = services_of(ctx)
     with reported_errors():
         table = learning.synonyms(services)
-    typer.echo(services.renderer.plain("synonyms.html.j2", synonyms=table))
+    say(services.renderer.plain("synonyms.html.j2", synonyms=table))
 
 
-@synonyms_app.command("add", help="添加一条同义词：日常用语 规范用语")
+@synonyms_app.command("add", cls=ChineseCommand, help="添加一条同义词：日常用语 规范用语")
 def add_synonym_command(
     ctx: typer.Context,
     word: Annotated[str, typer.Argument(help="日常用语，如 排队")],
@@ -128,10 +136,10 @@ def add_synonym_command(
             added = learning.set_synonym(services, word, term, by=by)
         except learning.LearningError as exc:
             fail(str(exc))
-    typer.echo(f"已添加：{word} → {term}" if added else f"已有：{word} → {term}")
+    say(f"已添加：{word} → {term}" if added else f"已有：{word} → {term}")
 
 
-@synonyms_app.command("remove", help="删除一个日常用语（或它的某个规范用语）")
+@synonyms_app.command("remove", cls=ChineseCommand, help="删除一个日常用语（或它的某个规范用语）")
 def remove_synonym_command(
     ctx: typer.Context,
     word: Annotated[str, typer.Argument(help="日常用语")],
@@ -145,11 +153,13 @@ def remove_synonym_command(
         removed = learning.remove_synonym(services, word, term)
     if not removed:
         fail(f"同义词表中没有“{word}”。")
-    typer.echo(f"已删除 {removed} 条同义词。")
+    say(f"已删除 {removed} 条同义词。")
 
 
 @report_app.command(
-    "questions", help="问答情况：各指标的提问、回答、澄清、点赞点踩，从未被问的指标"
+    "questions",
+    cls=ChineseCommand,
+    help="问答情况：各指标的提问、回答、澄清、点赞点踩，从未被问的指标",
 )
 def questions_report_command(
     ctx: typer.Context,
@@ -166,7 +176,7 @@ def questions_report_command(
         text = services.renderer.plain(
             "questions_report.html.j2", report=report, attach_hint=ATTACH_HINT
         )
-        typer.echo(text)
+        say(text)
         return
     document = {
         "total": report.total,
@@ -186,4 +196,4 @@ def questions_report_command(
             for g in report.groups
         ],
     }
-    typer.echo(json.dumps(document, ensure_ascii=False, indent=2))
+    say(json.dumps(document, ensure_ascii=False, indent=2))

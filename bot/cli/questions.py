@@ -8,13 +8,15 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from bot.cli.chinese import ChineseCommand, chinese_typer
 from bot.cli.context import fail, reported_errors, services_of, stdin_is_terminal
+from bot.cli.output import say
 from bot.core.reply import html_to_plain
 
 if TYPE_CHECKING:
     from knowledge.matcher import MatchResult
 
-report_app = typer.Typer(help="报表", no_args_is_help=True)
+report_app = chinese_typer("报表")
 BATCH = 500
 
 
@@ -48,12 +50,12 @@ def ask_command(
             result = matcher.match_question(question)
             conversation.record([result], channel="cli")
             if as_json:
-                typer.echo(result_json(result))
+                say(result_json(result))
             else:
-                typer.echo(html_to_plain(conversation.reply_for(result).text))
+                say(html_to_plain(conversation.reply_for(result).text))
             return
         if stdin_is_terminal():
-            typer.echo("请逐行输入问题，Ctrl-D 结束：", err=True)
+            say("请逐行输入问题，Ctrl-D 结束：", err=True)
         pending: list[MatchResult] = []
         out = sys.stdout
         for line in sys.stdin:
@@ -73,7 +75,9 @@ def ask_command(
         out.flush()
 
 
-@report_app.command("unanswered", help="列出未能直接回答的问题，相似问题归组、按次数排序")
+@report_app.command(
+    "unanswered", cls=ChineseCommand, help="列出未能直接回答的问题，相似问题归组、按次数排序"
+)
 def unanswered_command(
     ctx: typer.Context,
     limit: Annotated[int, typer.Option("--limit", min=1, help="最多列出多少组")] = 30,
@@ -87,7 +91,7 @@ def unanswered_command(
         total, groups = unanswered_groups(services)
     groups = groups[:limit]
     if as_json:
-        typer.echo(
+        say(
             json.dumps(
                 [
                     {
@@ -107,19 +111,19 @@ def unanswered_command(
         )
         return
     if not groups:
-        typer.echo("暂无未能回答的问题。")
+        say("暂无未能回答的问题。")
         return
-    typer.echo(f"未能直接回答的问题（共 {total} 条，{len(groups)} 组，按次数排序）：")
+    say(f"未能直接回答的问题（共 {total} 条，{len(groups)} 组，按次数排序）：")
     for group in groups:
         statuses = "、".join(
             f"{'待确认' if s == 'clarify' else '未覆盖'} {n}" for s, n in group.statuses
         )
-        typer.echo(f"{group.label:>5}. [{group.count} 次] {group.example}（{statuses}）")
+        say(f"{group.label:>5}. [{group.count} 次] {group.example}（{statuses}）")
         for variant in group.variants:
-            typer.echo(f"       · {variant}")
+            say(f"       · {variant}")
         if group.candidates:
-            typer.echo(f"       可能相关：{'、'.join(group.candidates)}")
-    typer.echo(
+            say(f"       可能相关：{'、'.join(group.candidates)}")
+    say(
         "归入指标（立即生效）：kpibot questions attach 组号 指标编码，如 "
         f"kpibot questions attach {groups[0].label} 指标编码"
     )

@@ -1,48 +1,48 @@
-"""``kpibot run``: the Telegram bot, by long polling or (with a webhook URL) by webhook."""
+"""``kpibot run``: every configured door (Telegram, WeCom) in one process."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Annotated
-from urllib.parse import urlparse
 
 import typer
 
-from bot.cli.context import fail, services_of
+from bot.cli.context import fail, reported_errors, services_of
 
 logger = logging.getLogger(__name__)
 
 
 def run_command(
     ctx: typer.Context,
-    listen: Annotated[str, typer.Option("--listen", help="webhook 模式监听地址")] = "0.0.0.0",
-    port: Annotated[int, typer.Option("--port", help="webhook 模式监听端口")] = 8443,
+    listen: Annotated[
+        str | None, typer.Option("--listen", help="HTTP 服务监听地址（默认取 KPIBOT_LISTEN）")
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option("--port", help="HTTP 服务监听端口（默认取 KPIBOT_LISTEN）")
+    ] = None,
     poll_interval: Annotated[float, typer.Option("--poll-interval", help="轮询间隔（秒）")] = 0.0,
 ) -> None:
-    """Run the Telegram bot until interrupted."""
-    from telegram import Update
-
-    from bot.telegram.app import build_application
+    """Run every configured door until interrupted."""
+    from bot.run import Listen, NothingToRunError, configured_doors, needs_http, run_doors
+    from bot.server import ServerStartError
 
     services = services_of(ctx)
     settings = services.settings
-    if settings.telegram_token is None:
-        fail("未配置 KPIBOT_TELEGRAM_TOKEN（机器人令牌），无法启动。")
+    with reported_errors():
+        _ = services.engine  # an old schema stops here, before any door answers anyone
     logging.getLogger().setLevel(min(logging.getLogger().level, logging.INFO))
     logging.getLogger("httpx").setLevel(logging.WARNING)  # its log lines carry the token
-    application = build_application(services)
-    if settings.webhook_url:
-        if settings.webhook_secret is None:
-            fail("webhook 模式需要配置 KPIBOT_WEBHOOK_SECRET。")
-        logger.info("starting in webhook mode")
-        application.run_webhook(
-            listen=listen,
-            port=port,
-            url_path=urlparse(settings.webhook_url).path.lstrip("/"),
-            webhook_url=settings.webhook_url,
-            secret_token=settings.webhook_secret.get_secret_value(),
-            allowed_updates=Update.ALL_TYPES,
-        )
-    else:
-        logger.info("starting in polling mode")
-        application.run_polling(poll_interval=poll_interval, allowed_updates=Update.ALL_TYPES)
+    try:
+        doors = configured_doors(services, poll_interval=poll_interval)
+    except NothingToRunError as exc:
+        fail(str(exc))
+    where = (
+        Listen(listen or settings.listen_host, port or settings.listen_port)
+        if needs_http(services)
+        else None
+    )
+    try:
+        asyncio.run(run_doors(doors, where))
+    except ServerStartError as exc:
+        fail(str(exc))

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from bot.cli.chinese import ChineseCommand, chinese_typer
 from bot.cli.context import fail, reported_errors, services_of
+from bot.cli.output import say
 from db.roles import Role
 
-app = typer.Typer(help="机器人用户与邀请码", no_args_is_help=True)
+MAX_DIRECTORY_BYTES = 10 * 1024 * 1024
+
+app = chinese_typer("机器人用户与邀请码")
 
 
-@app.command("invite", help="生成一次性邀请码（最后一行只有邀请码）")
+@app.command("invite", cls=ChineseCommand, help="生成一次性邀请码（最后一行只有邀请码）")
 def invite_command(
     ctx: typer.Context,
     role: Annotated[
@@ -43,12 +48,41 @@ def invite_command(
         except InviteError as exc:
             fail(str(exc))
         where = f"，单位 {unit}" if role is not Role.ADMIN else ""
-        typer.echo(f"已生成{role.label}邀请码{where}，{days} 天内有效，仅可使用一次。")
-        typer.echo("请让对方向机器人发送：/start 邀请码")
-        typer.echo(code)
+        say(f"已生成{role.label}邀请码{where}，{days} 天内有效，仅可使用一次。")
+        say("请让对方向机器人发送：/start 邀请码")
+        say(code)
 
 
-@app.command("list", help="列出已绑定的机器人用户：ID、角色、单位")
+@app.command(
+    "import",
+    cls=ChineseCommand,
+    help="按企业微信通讯录批量绑定成员（CSV/XLSX：账号、姓名、单位、角色）",
+)
+def import_command(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="通讯录文件（CSV 或 XLSX）", show_default=False)],
+) -> None:
+    """Bind many WeCom members at once from a directory export (all rows or none)."""
+    from bot.wecom.directory import bind_directory, read_directory
+    from db import scoring_store
+    from knowledge.files import read_bytes
+
+    services = services_of(ctx)
+    with reported_errors():
+        data = read_bytes(file, limit=MAX_DIRECTORY_BYTES)
+        with services.session() as session:
+            units = [unit.code for unit in scoring_store.list_units(session=session)]
+        directory = read_directory(data, file.name, units)
+        with services.session() as session:
+            summary = bind_directory(session=session, entries=directory.entries)
+    say(
+        f"企业微信成员 {len(directory.entries)} 名：新绑定 {summary.new} 名，"
+        f"更新角色或单位 {summary.changed} 名，未变 {summary.unchanged} 名"
+        + (f"；重复行 {directory.repeated} 行已跳过。" if directory.repeated else "。")
+    )
+
+
+@app.command("list", cls=ChineseCommand, help="列出已绑定的机器人用户：ID、角色、单位")
 def list_command(ctx: typer.Context) -> None:
     """List bound users: channel and id, role and unit."""
     from db import users_store
@@ -57,9 +91,7 @@ def list_command(ctx: typer.Context) -> None:
     with reported_errors(), services.session() as session:
         users = users_store.list_users(session=session)
     if not users:
-        typer.echo("尚无绑定用户。")
+        say("尚无绑定用户。")
         return
     for user in users:
-        typer.echo(
-            f"{user.channel}:{user.external_id}\t{Role(user.role).label}\t{user.unit_code or '-'}"
-        )
+        say(f"{user.channel}:{user.external_id}\t{Role(user.role).label}\t{user.unit_code or '-'}")

@@ -22,10 +22,12 @@ from bot.core.errors import StaleButtonError, UserError
 from bot.core.reply import Reply, Show
 from bot.core.turn import Turn
 from bot.services import Services
+from knowledge.files import MAX_INPUT_BYTES
 
 logger = logging.getLogger(__name__)
 
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # what the Bot API lets a bot download
+# One limit for every door and every file (the Bot API itself would allow 20 MB).
+MAX_UPLOAD_BYTES = MAX_INPUT_BYTES
 UNKNOWN_COMMAND = "没有这个命令。发送 /help 查看可用命令。"
 NOT_TEXT = "抱歉，我只能看懂文字消息。请用文字描述您的问题。"
 TOO_FAST = "您发送得太快了，请稍等片刻再试。"
@@ -70,8 +72,14 @@ class Unsupported:
 Message = Text | CommandCall | Press | Upload | Unsupported
 
 
-def internal_error(error_id: str) -> Reply:
-    """What a door says when the core failed unexpectedly (details are in the log)."""
+def internal_error(error_id: str, error: BaseException | None = None) -> Reply:
+    """What a door says when the core failed unexpectedly (details are in the log): the fault
+    of the database or disk when that is what failed, else a generic apology."""
+    from bot.core.faults import fault_sentence
+
+    fault = fault_sentence(error) if error is not None else None
+    if fault is not None:
+        return seal(Reply(f"{fault}（错误编号 {error_id}）"))
     return seal(Reply(f"抱歉，处理您的请求时出错了（错误编号 {error_id}），已记录，请稍后再试。"))
 
 
@@ -99,7 +107,8 @@ class Dispatcher:
         if refusal is not None:
             return seal(Reply(refusal))
         if size > MAX_UPLOAD_BYTES:
-            return seal(self._problem(UserError(f"{name}：文件过大（上限 20 MB），未导入。")))
+            limit = MAX_UPLOAD_BYTES // 2**20
+            return seal(self._problem(UserError(f"{name}：文件过大（上限 {limit} MB），未导入。")))
         return None
 
     # ------------------------------------------------------------ the turn
@@ -195,15 +204,23 @@ class Dispatcher:
         return Turn(self.services, caller, state.choices, state.pending, state.data)
 
     def _save(self, turn: Turn) -> None:
+        from sqlalchemy.exc import IntegrityError
+
         from db import conversation_store
 
-        with self.services.session() as session:
-            conversation_store.save_state(
-                session=session,
-                channel=turn.caller.channel,
-                external_id=turn.caller.external_id,
-                choices=turn.choices,
-                pending=turn.pending,
-                data=turn.data,
-                now=self.services.now(),
-            )
+        for attempt in (1, 2):  # two first messages of one user at once: the second updates
+            try:
+                with self.services.session() as session:
+                    conversation_store.save_state(
+                        session=session,
+                        channel=turn.caller.channel,
+                        external_id=turn.caller.external_id,
+                        choices=turn.choices,
+                        pending=turn.pending,
+                        data=turn.data,
+                        now=self.services.now(),
+                    )
+                return
+            except IntegrityError:
+                if attempt == 2:
+                    raise

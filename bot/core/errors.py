@@ -29,5 +29,4 @@ class StaleButtonError(UserError):
 
 def from_input_error(exc: InputError) -> UserError:
     """A file or argument refused with its problems, as the user error every door shows."""
-    problems = [str(p) for p in exc.problems]
-    return UserError(f"发现 {len(problems)} 个问题，未写入任何数据：", problems)
+    return UserError(exc.headline, exc.lines())

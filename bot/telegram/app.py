@@ -24,7 +24,7 @@ from bot.services import Services
 from bot.telegram import door
 from bot.telegram import notices as notice_jobs
 from bot.telegram.guard import FloodGate
-from bot.telegram.network import RetryingRequest
+from bot.telegram.network import RetryingRequest, UpdatesRequest
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +52,7 @@ def build_application(
     get_updates_request: BaseRequest | None = None,
     rate_limit: bool = True,
     flood_gate: FloodGate | None = None,
+    schedule_notices: bool = True,
 ) -> Application:  # type: ignore[type-arg]
     """The bot over ``services``: every handler registered here, in order."""
     settings = services.settings
@@ -65,7 +66,7 @@ def build_application(
         .defaults(Defaults(parse_mode=ParseMode.HTML))
         .context_types(door.CONTEXT_TYPES)
         .request(request or RetryingRequest(connection_pool_size=64))
-        .get_updates_request(get_updates_request or RetryingRequest())
+        .get_updates_request(get_updates_request or UpdatesRequest())
         .concurrent_updates(True)
         .post_init(post_init)
         .post_shutdown(post_shutdown)
@@ -93,6 +94,7 @@ def build_application(
         MessageHandler(new_messages & filters.Document.ALL & private, door.on_document)
     )
     application.add_handler(MessageHandler(new_messages & private & ~filters.TEXT, door.on_other))
-    notice_jobs.schedule_notice_jobs(application)
+    if schedule_notices:  # `kpibot run` schedules them itself, for every door (bot/run.py)
+        notice_jobs.schedule_notice_jobs(application)
     application.add_error_handler(door.on_error)
     return application

@@ -194,7 +194,7 @@ async def on_error(update: object, context: BotContext) -> None:
     logger.error("error %s while handling an update", error_id, exc_info=context.error)
     if not isinstance(update, Update) or update.effective_chat is None:
         return
-    reply = internal_error(error_id)
+    reply = internal_error(error_id, context.error)
     try:
         if update.callback_query is not None:
             await update.callback_query.answer(reply.plain[:200], show_alert=True)

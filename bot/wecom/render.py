@@ -1,0 +1,105 @@
+"""The core's replies in WeCom's terms: markdown text and template cards with buttons.
+
+The core writes replies in the Telegram subset of HTML (``<b> <i> <u> <s> <code> <pre> <a>``,
+user data escaped). WeCom's markdown knows bold, links, inline code, quotes and three font
+colours, so ``<b>`` becomes ``**``, ``<i>`` a grey ``comment`` font, ``<code>`` backticks,
+``<a>`` a link, and the other tags fall away. Buttons go on a ``button_interaction`` template
+card: at most six buttons a card, each with the core's payload as its key.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+MAX_CARD_BUTTONS = 6  # WeCom's limit for button_list
+MAX_TITLE_CHARS = 36  # WeCom shows about this many characters of a card's main title
+MAX_DESC_CHARS = 44
+MAX_BUTTON_CHARS = 20
+SOURCE = "绩效考核助手"
+
+_LINK = re.compile(r'<a\s+href="([^"]*)"\s*>(.*?)</a>', re.DOTALL)
+_TAG = re.compile(r"</?(b|strong|i|em|u|ins|s|strike|del|code|pre|span|tg-spoiler)(\s[^>]*)?>")
+_BLANK_LINES = re.compile(r"\n{3,}")
+
+
+def html_to_markdown(text: str) -> str:
+    """Reply HTML as WeCom markdown."""
+    text = _LINK.sub(lambda m: f"[{m.group(2)}]({html.unescape(m.group(1))})", text)
+
+    def tag(match: re.Match[str]) -> str:
+        closing = match.group(0).startswith("</")
+        name = match.group(1)
+        if name in ("b", "strong"):
+            return "**"
+        if name in ("i", "em"):
+            return "</font>" if closing else '<font color="comment">'
+        if name == "code":
+            return "`"
+        return ""
+
+    return _BLANK_LINES.sub("\n\n", html.unescape(_TAG.sub(tag, text))).strip()
+
+
+def html_to_text(text: str) -> str:
+    """Reply HTML as plain text (for text messages)."""
+    text = _LINK.sub(lambda m: f"{m.group(2)}（{html.unescape(m.group(1))}）", text)
+    return _BLANK_LINES.sub("\n\n", html.unescape(_TAG.sub("", text))).strip()
+
+
+def first_line(text: str, limit: int = MAX_TITLE_CHARS) -> str:
+    """The first non-empty line of plain text, cut to ``limit`` characters."""
+    for line in text.splitlines():
+        line = line.strip()
+        if line:
+            return line if len(line) <= limit else line[: limit - 1] + "…"
+    return ""
+
+
+def new_task_id(prefix: str) -> str:
+    """A task id WeCom accepts (letters, digits, ``_-@``; unique within the app)."""
+    return f"{prefix}-{uuid.uuid4().hex}"
+
+
+def button_card(
+    title: str,
+    buttons: Sequence[tuple[str, str]],
+    *,
+    task_id: str,
+    desc: str = "",
+    fields: Sequence[tuple[str, str]] = (),
+) -> dict[str, Any]:
+    """A ``button_interaction`` card: a title, optional key/value lines, up to six buttons.
+
+    ``buttons`` are (label, key); the first is shown as the primary button.
+    """
+    if not 1 <= len(buttons) <= MAX_CARD_BUTTONS:
+        raise ValueError(f"a card holds 1 to {MAX_CARD_BUTTONS} buttons, not {len(buttons)}")
+    card: dict[str, Any] = {
+        "card_type": "button_interaction",
+        "source": {"desc": SOURCE},
+        "main_title": {"title": first_line(title) or SOURCE},
+        "task_id": task_id,
+        "button_list": [
+            {"text": label[:MAX_BUTTON_CHARS], "style": 1 if index == 0 else 2, "key": key}
+            for index, (label, key) in enumerate(buttons)
+        ],
+    }
+    if desc:
+        card["main_title"]["desc"] = first_line(desc, MAX_DESC_CHARS)
+    if fields:
+        card["horizontal_content_list"] = [
+            {"keyname": name[:5], "value": value[:26]} for name, value in fields[:6]
+        ]
+    return card
+
+
+def chunks(buttons: Sequence[tuple[str, str]]) -> list[list[tuple[str, str]]]:
+    """Buttons in groups that fit one card each."""
+    return [
+        list(buttons[start : start + MAX_CARD_BUTTONS])
+        for start in range(0, len(buttons), MAX_CARD_BUTTONS)
+    ]

@@ -1,0 +1,330 @@
+"""The matcher's lexical index over one rulebook: built once, stored compactly, read-only.
+
+Evidence kinds (a term's first letter says which):
+
+* ``c`` character bigrams and ``p`` phonetic bigrams, so homophone typos (满义度) still hit;
+* ``u`` content characters, for descriptions that share single characters but no pair;
+* ``w`` words: the rulebook's own text cut by jieba, with its names, aliases and office terms
+  added to the dictionary so they stay whole;
+* ``s`` synonym groups of 同义词词林 (:mod:`knowledge.thesaurus`): a word in a question and a word
+  in the rulebook meet when they are true synonyms (耽搁 / 拖延).
+
+Every field of an indicator counts (name and aliases most, then FAQ questions and learned
+phrasings, the standard, the three interpretations and FAQ answers), except text the
+indicator explicitly excludes ("而不是纳税人投诉", "……除外"): that text describes another
+indicator and must not speak for this one.
+
+Postings are kept as one CSR block of NumPy arrays (term → slice of doc ids and weights), so
+the index of 5,000 indicators is a few tens of MB and can be saved and memory-loaded whole.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import jieba
+import numpy as np
+from numpy.typing import NDArray
+
+from knowledge.rulebook import Indicator
+from knowledge.synonyms import OfficeSynonym
+from knowledge.text import bigrams, phonetic, segments, strip_fillers, to_simplified
+from knowledge.thesaurus import synonym_groups
+
+FIELD_WEIGHTS: Mapping[str, float] = {
+    "name": 1.0,
+    "alias": 1.0,
+    "faq_q": 0.7,
+    "learned": 0.7,
+    "category": 0.45,
+    "standard": 1.0,
+    "interpretation": 0.8,
+    "faq_a": 0.7,
+}
+TITLE_FIELDS = ("name", "alias")
+QUESTION_FIELDS = ("faq_q", "learned")
+# Function characters carry no content on their own; every other Han character does.
+STOP_CHARS = frozenset(
+    "的了是在和与或及等也就都而被把对从以为于其之这那有个吗呢吧啊么什怎如何哪谁几多少要会能可请问我你他她它们该此得地着过"
+)
+_EXCLUSION = re.compile(
+    r"(?:而不是|而非|不包括|不包含|不含|不属于|不计入|不纳入|不适用于?)[^。；;！!？?\n]*"
+    r"|[^。；;，,、！!？?\n]*除外"
+)
+_MAX_WORD = 6
+jieba.setLogLevel(60)  # its start-up chatter is not ours to print
+_jieba_lock = threading.Lock()
+_base_tokenizer: jieba.Tokenizer | None = None
+
+Term = str
+
+
+def without_exclusions(text: str) -> str:
+    """The text minus what it says is *not* covered (that describes another indicator)."""
+    return _EXCLUSION.sub("。", text)
+
+
+def core_parts(text: str) -> list[str]:
+    """Simplified, greetings stripped, split into runs of Han characters, digits and letters."""
+    return segments(strip_fillers(to_simplified(text)))
+
+
+def char_terms(part: str) -> tuple[list[Term], list[Term], list[Term]]:
+    """The character bigram, phonetic bigram and content character terms of one segment."""
+    chars = ["c" + g for g in bigrams(part)]
+    phons = ["p" + g for g in bigrams(phonetic(part))]
+    content = ["u" + ch for ch in part if ch >= "\u3400" and ch not in STOP_CHARS]
+    return chars, phons, content
+
+
+def question_char_terms(text: str) -> set[Term]:
+    """The distinct character bigram and content character terms of a whole text."""
+    found: set[Term] = set()
+    for part in core_parts(text):
+        chars, _phons, content = char_terms(part)
+        found.update(chars)
+        found.update(content)
+    return found
+
+
+def _tokenizer(words: Iterable[str]) -> jieba.Tokenizer:
+    """A jieba tokenizer of its own: the shared base dictionary plus this rulebook's terms."""
+    global _base_tokenizer
+    with _jieba_lock:
+        if _base_tokenizer is None:
+            _base_tokenizer = jieba.Tokenizer()
+            _base_tokenizer.initialize()
+        base = _base_tokenizer
+    tokenizer = jieba.Tokenizer()
+    # Copying the loaded dictionary costs milliseconds; loading it again costs seconds.
+    tokenizer.FREQ = dict(base.FREQ)
+    tokenizer.total = base.total
+    tokenizer.initialized = True
+    for word in words:
+        if len(word) >= 2:
+            tokenizer.add_word(word)
+    return tokenizer
+
+
+@dataclass(frozen=True)
+class Title:
+    """A short text of an indicator compared by edit distance: name, alias or question."""
+
+    doc: int
+    text: str
+    phon: str  # its phonetic key, kept so a loaded index needs no pinyin look-ups
+
+
+@dataclass
+class LexicalIndex:
+    """Everything the matcher reads at question time; plain arrays and dicts, no tokenizer."""
+
+    size: int
+    terms: dict[Term, int]
+    offsets: NDArray[np.int64]
+    docs: NDArray[np.int32]
+    weights: NDArray[np.float32]
+    idf: NDArray[np.float32]
+    lexicon: dict[str, str]  # word → its space-separated terms (compact to store and load)
+    titles: list[Title]
+    questions: list[Title]
+    office: list[tuple[str, str]]
+    # Character terms of everyday office talk: how many questions of the out-of-scope bank
+    # hold each, so a question can be weighed as more like the rulebook or more like chatter.
+    background: dict[Term, int]
+    background_size: int
+
+    @property
+    def max_idf(self) -> float:
+        """The IDF of a term no indicator holds."""
+        return math.log(1 + (self.size + 0.5) / 1.5)
+
+    def posting(self, term: Term) -> tuple[NDArray[np.int32], NDArray[np.float32], float] | None:
+        """The documents holding a term, their weights, and the term's IDF."""
+        number = self.terms.get(term)
+        if number is None:
+            return None
+        start, end = self.offsets[number], self.offsets[number + 1]
+        return self.docs[start:end], self.weights[start:end], float(self.idf[number])
+
+
+def _fields(indicator: Indicator, learned: Sequence[str]) -> list[tuple[str, str]]:
+    fields: list[tuple[str, str]] = [("name", indicator.name)]
+    fields += [("alias", a) for a in indicator.aliases]
+    fields += [("faq_q", f.q) for f in indicator.faq]
+    fields += [("learned", q) for q in learned]
+    fields += [("faq_a", f.a) for f in indicator.faq]
+    fields += [("category", indicator.category), ("standard", indicator.standard)]
+    fields += [("interpretation", i.text) for i in indicator.interpretations]
+    return [(field, text) for field, text in fields if text]
+
+
+def _field_terms(
+    raw: str, tokenizer: jieba.Tokenizer, groups: Mapping[str, tuple[int, ...]]
+) -> tuple[dict[Term, int], set[str]]:
+    counts: dict[Term, int] = defaultdict(int)
+    words_seen: set[str] = set()
+    for part in core_parts(without_exclusions(raw)):
+        chars, phons, content = char_terms(part)
+        # Full mode: every dictionary word inside the text, as the question side looks for
+        # every rulebook word inside the question, whatever either segmentation would be.
+        words = [w for w in tokenizer.cut(part, cut_all=True) if 2 <= len(w) <= _MAX_WORD]
+        words_seen.update(words)
+        synonyms = [f"s{g}" for w in words for g in groups.get(w, ())]
+        for term in (*chars, *phons, *content, *("w" + w for w in words), *synonyms):
+            counts[term] += 1
+    return counts, words_seen
+
+
+def _lexicon(
+    words: set[str], terms: Mapping[Term, int], groups: Mapping[str, tuple[int, ...]]
+) -> dict[str, str]:
+    """Question words worth looking for: the rulebook's words and their thesaurus synonyms."""
+    lexicon: dict[str, set[Term]] = defaultdict(set)
+    for word in words:
+        lexicon[word].add("w" + word)
+    for word, ids in groups.items():
+        for g in ids:
+            if f"s{g}" in terms:
+                lexicon[word].add(f"s{g}")
+    return {w: " ".join(sorted(t)) for w, t in lexicon.items()}
+
+
+@dataclass(frozen=True)
+class _FieldTerms:
+    ids: NDArray[np.int32]
+    saturated: NDArray[np.float32]  # tf / (tf + 0.5): repetition helps a little
+    words: frozenset[str]
+    compacted: str
+
+
+class IndexBuilder:
+    """Builds indexes of one rulebook; remembers each field's terms, so the calibration's
+    variants (the rulebook minus some phrasings) cost only the assembly, which is NumPy."""
+
+    def __init__(self, indicators: Sequence[Indicator], synonyms: Sequence[OfficeSynonym]) -> None:
+        self.synonyms = tuple(synonyms)
+        self._groups = synonym_groups()
+        office_terms = [to_simplified(s.term) for s in synonyms]
+        names = [to_simplified(t) for i in indicators for t in (i.name, *i.aliases)]
+        self._tokenizer = _tokenizer([*names, *office_terms])
+        self._fields: dict[str, _FieldTerms] = {}
+        self._term_ids: dict[Term, int] = {}
+
+    def _terms(self, raw: str) -> _FieldTerms:
+        found = self._fields.get(raw)
+        if found is None:
+            counts, words = _field_terms(raw, self._tokenizer, self._groups)
+            ids = [self._term_ids.setdefault(term, len(self._term_ids)) for term in counts]
+            tf = np.fromiter(counts.values(), dtype=np.float32, count=len(counts))
+            found = self._fields[raw] = _FieldTerms(
+                np.asarray(ids, dtype=np.int32),
+                tf / (tf + 0.5),
+                frozenset(words),
+                "".join(core_parts(raw)),
+            )
+        return found
+
+    def build(
+        self,
+        indicators: Sequence[Indicator],
+        learned: Mapping[str, Sequence[str]] | None = None,
+        background: Sequence[str] = (),
+    ) -> LexicalIndex:
+        """Index the indicators (plus learned phrasings per code) next to background talk."""
+        learned = learned or {}
+        doc_parts: list[NDArray[np.int32]] = []
+        term_parts: list[NDArray[np.int32]] = []
+        weight_parts: list[NDArray[np.float32]] = []
+        words: set[str] = set()
+        titles: list[Title] = []
+        questions: list[Title] = []
+        for doc, indicator in enumerate(indicators):
+            ids: list[NDArray[np.int32]] = []
+            weights: list[NDArray[np.float32]] = []
+            for field, raw in _fields(indicator, learned.get(indicator.code, ())):
+                terms = self._terms(raw)
+                words |= terms.words
+                ids.append(terms.ids)
+                weights.append(terms.saturated * np.float32(FIELD_WEIGHTS[field]))
+                if terms.compacted and field in TITLE_FIELDS:
+                    titles.append(Title(doc, terms.compacted, phonetic(terms.compacted)))
+                elif terms.compacted and field in QUESTION_FIELDS:
+                    questions.append(Title(doc, terms.compacted, phonetic(terms.compacted)))
+            if not ids:
+                continue
+            all_ids, all_weights = np.concatenate(ids), np.concatenate(weights)
+            # a term found in several fields speaks for the indicator with its best weight
+            order = np.lexsort((-all_weights, all_ids))
+            sorted_ids = all_ids[order]
+            first = np.ones(len(sorted_ids), dtype=bool)
+            first[1:] = sorted_ids[1:] != sorted_ids[:-1]
+            term_parts.append(sorted_ids[first])
+            weight_parts.append(all_weights[order][first])
+            doc_parts.append(np.full(int(first.sum()), doc, dtype=np.int32))
+        index = self._assemble(
+            len(indicators), doc_parts, term_parts, weight_parts, words, titles, questions
+        )
+        counts: dict[Term, int] = defaultdict(int)
+        for text in background:
+            for term in question_char_terms(text):
+                counts[term] += 1
+        index.background = dict(counts)
+        index.background_size = len(background)
+        return index
+
+    def _assemble(
+        self,
+        size: int,
+        doc_parts: list[NDArray[np.int32]],
+        term_parts: list[NDArray[np.int32]],
+        weight_parts: list[NDArray[np.float32]],
+        words: set[str],
+        titles: list[Title],
+        questions: list[Title],
+    ) -> LexicalIndex:
+        count = len(self._term_ids)
+        empty_i, empty_f = np.zeros(0, np.int32), np.zeros(0, np.float32)
+        docs = np.concatenate(doc_parts) if doc_parts else empty_i
+        term_of = np.concatenate(term_parts) if term_parts else empty_i
+        weights = np.concatenate(weight_parts) if weight_parts else empty_f
+        order = np.argsort(term_of, kind="stable")  # by term, documents in order within
+        df = np.bincount(term_of, minlength=count)
+        offsets = np.zeros(count + 1, dtype=np.int64)
+        np.cumsum(df, out=offsets[1:])
+        n = max(size, 1)
+        idf = np.log1p((n - df + 0.5) / (df + 0.5)).astype(np.float32)
+        present = {term: k for term, k in self._term_ids.items() if df[k] > 0}
+        office = [
+            ("".join(core_parts(s.word)), " ".join(core_parts(s.term))) for s in self.synonyms
+        ]
+        return LexicalIndex(
+            size=size,
+            terms=present,
+            offsets=offsets,
+            docs=docs[order],
+            weights=weights[order],
+            idf=idf,
+            lexicon=_lexicon(words, present, self._groups),
+            titles=titles,
+            questions=questions,
+            office=[(w, t) for w, t in office if w and t],
+            background={},
+            background_size=0,
+        )
+
+
+def build_index(
+    indicators: Sequence[Indicator],
+    *,
+    synonyms: Sequence[OfficeSynonym] = (),
+    learned: Mapping[str, Sequence[str]] | None = None,
+    background: Sequence[str] = (),
+) -> LexicalIndex:
+    """Index a rulebook's indicators (plus office synonyms and learned phrasings)."""
+    return IndexBuilder(indicators, synonyms).build(indicators, learned, background)

@@ -1,0 +1,164 @@
+"""Prepare a rulebook's matcher: build its index and calibrate its decision (import time).
+
+Calibration scores the rulebook's own FAQ questions, aliases and learned phrasings as if they
+were new questions: they are split into two folds, and each fold is scored on an index built
+without it. The out-of-scope bank is scored on the full index. The two logistic models of
+:mod:`knowledge.calibration` are fitted on those features.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+
+from knowledge.calibration import Calibration, Features, fit_calibration, out_of_scope_bank
+from knowledge.index import IndexBuilder
+from knowledge.matcher import Matcher, MatcherConfig
+from knowledge.rulebook import Indicator, Level
+from knowledge.synonyms import OfficeSynonym
+
+# Enough held-out positives for seven coefficients; more only slows a large import.
+MAX_POSITIVES = 500
+FOLDS = 2
+
+
+@dataclass(frozen=True)
+class DecisionParams:
+    """The global parameters of the decision, chosen by leave-one-rulebook-out."""
+
+    # Chosen by `choose_params` on all four labelled rulebooks (2026-12-02); each held-out
+    # figure in docs/benchmarks.md uses the choice made without its rulebook instead.
+    ridge: float = 3.0
+    answer_threshold: float = 0.8
+    clarify_threshold: float = 0.6
+
+
+@dataclass(frozen=True)
+class Positive:
+    """A phrasing the rulebook itself gives for an indicator."""
+
+    doc: int
+    text: str
+    kind: str  # "faq", "alias", "learned" or "reading" (the branch-level interpretation)
+    position: int
+
+
+@dataclass(frozen=True)
+class CalibrationData:
+    """Features of the held-out positives (with whether top-1 was right) and of the negatives."""
+
+    positives: list[tuple[Features, bool]]
+    negatives: list[Features]
+
+
+def rulebook_positives(
+    indicators: Sequence[Indicator], learned: Mapping[str, Sequence[str]]
+) -> list[Positive]:
+    """Every FAQ question, alias, learned phrasing and branch reading, evenly thinned to
+    ``MAX_POSITIVES``."""
+    found: list[Positive] = []
+    for doc, indicator in enumerate(indicators):
+        found += [Positive(doc, f.q, "faq", n) for n, f in enumerate(indicator.faq)]
+        found += [Positive(doc, a, "alias", n) for n, a in enumerate(indicator.aliases)]
+        # The branch's reading describes day-to-day situations in plain words, as staff do.
+        found += [
+            Positive(doc, i.text, "reading", n)
+            for n, i in enumerate(indicator.interpretations)
+            if i.level is Level.BRANCH
+        ]
+        found += [
+            Positive(doc, q, "learned", n) for n, q in enumerate(learned.get(indicator.code, ()))
+        ]
+    step = max(1, -(-len(found) // MAX_POSITIVES))
+    return found[::step]
+
+
+def _without(
+    indicators: Sequence[Indicator],
+    learned: Mapping[str, Sequence[str]],
+    held: Sequence[Positive],
+) -> tuple[list[Indicator], dict[str, list[str]]]:
+    drop = {(p.doc, p.kind, p.position) for p in held}
+    kept: list[Indicator] = []
+    kept_learned: dict[str, list[str]] = {}
+    for doc, item in enumerate(indicators):
+        kept.append(
+            replace(
+                item,
+                faq=tuple(f for n, f in enumerate(item.faq) if (doc, "faq", n) not in drop),
+                aliases=tuple(
+                    a for n, a in enumerate(item.aliases) if (doc, "alias", n) not in drop
+                ),
+                interpretations=tuple(
+                    i for n, i in enumerate(item.interpretations) if (doc, "reading", n) not in drop
+                ),
+            )
+        )
+        kept_learned[item.code] = [
+            q for n, q in enumerate(learned.get(item.code, ())) if (doc, "learned", n) not in drop
+        ]
+    return kept, kept_learned
+
+
+def calibration_data(
+    matcher: Matcher,
+    *,
+    synonyms: Sequence[OfficeSynonym] = (),
+    learned: Mapping[str, Sequence[str]] | None = None,
+    negatives: Sequence[str] | None = None,
+) -> CalibrationData:
+    """Score the rulebook's own phrasings held out, and the out-of-scope bank."""
+    learned = learned or {}
+    indicators = matcher.indicators
+    bank = out_of_scope_bank() if negatives is None else list(negatives)
+    positives = rulebook_positives(indicators, learned)
+    scored_positives: list[tuple[Features, bool]] = []
+    builder = IndexBuilder(indicators, synonyms)
+    for fold in range(FOLDS):
+        held = positives[fold::FOLDS]
+        if not held:
+            continue
+        kept, kept_learned = _without(indicators, learned, held)
+        reduced = Matcher(
+            kept,
+            matcher.config,
+            index=builder.build(kept, kept_learned, bank),
+        )
+        for positive in held:
+            result = reduced.scored(positive.text)
+            if result.features is not None:
+                right = result.ranked[0][0] == positive.doc
+                scored_positives.append((result.features, right))
+    scored_negatives = [
+        result.features
+        for text in bank
+        if (result := matcher.scored(text, in_background=True)).features is not None
+    ]
+    return CalibrationData(scored_positives, scored_negatives)
+
+
+def calibrate(data: CalibrationData, params: DecisionParams) -> Calibration:
+    """Fit the decision on calibration data under the global parameters."""
+    return fit_calibration(
+        data.positives,
+        data.negatives,
+        ridge=params.ridge,
+        answer_threshold=params.answer_threshold,
+        clarify_threshold=params.clarify_threshold,
+    )
+
+
+def prepare_matcher(
+    indicators: Sequence[Indicator],
+    config: MatcherConfig | None = None,
+    *,
+    synonyms: Sequence[OfficeSynonym] = (),
+    learned: Mapping[str, Sequence[str]] | None = None,
+    negatives: Sequence[str] | None = None,
+    params: DecisionParams | None = None,
+) -> Matcher:
+    """A matcher with its index built and its decision calibrated on this rulebook."""
+    matcher = Matcher(indicators, config, synonyms=synonyms, learned=learned, background=negatives)
+    data = calibration_data(matcher, synonyms=synonyms, learned=learned, negatives=negatives)
+    matcher.calibration = calibrate(data, params or DecisionParams())
+    return matcher

@@ -1,0 +1,116 @@
+"""Evidence beyond shared characters: words, thesaurus, office synonyms, exclusions, learned
+phrasings, and a decision that asks when a question is too generic."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import jieba
+import pytest
+
+from knowledge.index import build_index, without_exclusions
+from knowledge.matcher import Matcher, Outcome
+from knowledge.prepare import prepare_matcher
+from knowledge.rulebook import Indicator, IndicatorType, Interpretation, Level
+from knowledge.rulebook_files import read_rulebook
+from knowledge.synonyms import OfficeSynonym
+from knowledge.thesaurus import synonym_groups
+from tests.conftest import SAMPLE_RULEBOOK
+
+SAMPLE = read_rulebook(SAMPLE_RULEBOOK).indicators
+
+
+@pytest.fixture(scope="module")
+def matcher() -> Matcher:
+    return prepare_matcher(SAMPLE)
+
+
+def _indicator(code: str, name: str, standard: str, reading: str = "") -> Indicator:
+    return Indicator(
+        code=code,
+        name=name,
+        type=IndicatorType.DEDUCTION,
+        points=Decimal("0.5"),
+        standard=standard,
+        interpretations=(Interpretation(Level.BRANCH, reading),) if reading else (),
+    )
+
+
+@pytest.mark.parametrize("question", ["考核", "扣分", "加分", "绩效"])
+def test_generic_one_word_questions_ask_which_indicator(matcher: Matcher, question: str) -> None:
+    result = matcher.match_question(question)
+    assert result.status is Outcome.CLARIFY
+    assert 2 <= len(result.matches) <= 5
+    assert all(m.score < 100 for m in result.matches)
+
+
+def test_excluded_text_is_no_evidence() -> None:
+    assert without_exclusions("扣分依据是检查记录而不是纳税人投诉。另有规定") == (
+        "扣分依据是检查记录。。另有规定"
+    )
+    assert "投诉" not in without_exclusions("走访记录为准，群众投诉件除外。")
+    index = build_index(
+        [
+            _indicator("A-1", "服务规范不落实", "检查发现服务不规范的扣分，而不是纳税人投诉。"),
+            _indicator("A-2", "信访投诉", "纳税人投诉经核实属实的扣分。"),
+        ],
+        background=(),
+    )
+    posting = index.posting("c投诉")
+    assert posting is not None
+    assert posting[0].tolist() == [1]  # only the complaints indicator holds 投诉
+
+
+def test_thesaurus_synonyms_meet() -> None:
+    groups = synonym_groups()
+    assert set(groups["拖延"]) & set(groups["耽搁"])
+    assert set(groups["表扬"]) & set(groups["表彰"])
+    assert not set(groups.get("投诉", ())) & set(groups.get("申诉", ()))  # related, not same
+    rulebook = [
+        _indicator("B-1", "退税时限", "退税审核拖延超过规定时限的每户扣0.2分。"),
+        _indicator("B-2", "窗口卫生", "窗口台面杂乱、地面不洁的每次扣0.1分。"),
+    ]
+    matcher = Matcher(rulebook, background=())
+    ranked = matcher.score("退的钱耽搁了")[1]  # 耽搁 appears nowhere in the rulebook
+    assert ranked[0][0] == 0
+    evidence = matcher.scored("耽搁")
+    assert [doc for doc, _score in evidence.ranked] == [0]  # the synonym alone finds it
+
+
+def test_office_synonyms_rewrite_everyday_words() -> None:
+    rulebook = [
+        _indicator("C-1", "等候时长", "平均等候时长超过10分钟的扣分。"),
+        _indicator("C-2", "窗口卫生", "窗口台面杂乱的扣分。"),
+    ]
+    plain = Matcher(rulebook, background=())
+    assert plain.score("人太多了要挨个儿")[1] == []
+    with_table = Matcher(rulebook, synonyms=[OfficeSynonym("挨个儿", "等候时长")], background=())
+    ranked = with_table.score("人太多了要挨个儿")[1]
+    assert ranked[0][0] == 0
+
+
+def test_learned_phrasings_are_used_at_once() -> None:
+    question = "老板打电话来骂人"
+    before = Matcher(SAMPLE, background=()).score(question)[1]
+    assert SAMPLE[before[0][0]].code == "JF-13"  # the hotline-praise bonus, wrong
+    learned = Matcher(SAMPLE, learned={"KF-02": [question]}, background=())
+    after = learned.score(question)[1]
+    assert learned.indicators[after[0][0]].code == "KF-02"
+
+
+def test_rulebook_terms_do_not_touch_the_global_jieba_dictionary() -> None:
+    term = "潮汐窗口弹性排班制"
+    build_index([_indicator("D-1", term, "按规定执行。")], background=())
+    assert jieba.dt.FREQ.get(term) is None
+
+
+@pytest.mark.parametrize(
+    ("question", "code"),
+    [
+        ("有个老板在大厅等了快一个小时才轮到他，回去就打电话投诉了，会扣我们分吗", "KF-02"),
+        ("满意度调查怎么打分", "DL-04"),
+    ],
+)
+def test_situations_rank_their_indicator_first(matcher: Matcher, question: str, code: str) -> None:
+    ranked = matcher.score(question)[1]
+    assert matcher.indicators[ranked[0][0]].code == code
