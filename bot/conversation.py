@@ -16,6 +16,7 @@ from knowledge.matcher import MatchResult, Outcome
 from knowledge.rulebook import Indicator, IndicatorType, Level, Rulebook
 
 FEEDBACK = (("👍 有帮助", "1"), ("👎 没帮助", "0"))
+ATTACH_BUTTON_GROUPS = 5  # groups offered attach buttons in /unanswered
 
 
 def example_questions(rulebook: Rulebook) -> list[str]:
@@ -44,31 +45,43 @@ class Conversation:
         """The shared template renderer."""
         return self.services.renderer
 
-    def ask(self, text: str, *, channel: str) -> Reply:
-        """Match a question and reply with a card, candidates or the none message."""
+    def ask(self, text: str, *, channel: str, asked_by: str = "") -> Reply:
+        """Match a question and reply with a card, candidates or the none message.
+
+        The question is logged first; its log id rides in the candidate and 👍/👎 buttons, so
+        a pick or a vote, whenever and wherever it comes back, knows what was asked.
+        """
         matcher = self.services.matcher()
         if matcher is None:
             return Reply(self.renderer.html("no_rulebook.html.j2"))
         result = matcher.match_question(text)
-        self.record([result], channel=channel)
-        return self.reply_for(result)
+        (question_id,) = self.record([result], channel=channel, asked_by=asked_by)
+        return self.reply_for(result, question_id=question_id)
 
-    def record(self, results: Sequence[MatchResult], *, channel: str) -> None:
-        """Log the unanswered ones for the office's report."""
-        if any(r.status is not Outcome.ANSWER for r in results):
-            from db import question_log
+    def record(
+        self, results: Sequence[MatchResult], *, channel: str, asked_by: str = ""
+    ) -> list[int]:
+        """Log every question for the office's reports; the new log ids, in order."""
+        if not results:
+            return []
+        from db import question_log
 
-            with self.services.session() as session:
-                question_log.log_unanswered(session=session, results=results, channel=channel)
+        with self.services.session() as session:
+            return question_log.log_questions(
+                session=session, results=results, channel=channel, asked_by=asked_by
+            )
 
-    def reply_for(self, result: MatchResult) -> Reply:
-        """The rendered reply for a match result."""
+    def reply_for(self, result: MatchResult, *, question_id: int | None = None) -> Reply:
+        """The rendered reply for a match result (``question_id``: its logged question)."""
         rulebook = self.services.rulebook()
         assert rulebook is not None
+        asked = "" if question_id is None else f":{question_id}"
         if result.status is Outcome.ANSWER and result.best is not None:
-            return self.card(result.best.code)
+            return self.card(result.best.code, question_id=question_id)
         if result.status is Outcome.CLARIFY:
-            buttons = tuple(Button(f"{m.code} {m.name}", f"ind:{m.code}") for m in result.matches)
+            buttons = tuple(
+                Button(f"{m.code} {m.name}", f"ind:{m.code}{asked}") for m in result.matches
+            )
             return Reply(
                 self.renderer.html("clarify.html.j2", matches=result.matches, numbered=False),
                 column(buttons),
@@ -80,14 +93,20 @@ class Conversation:
             )
         )
 
-    def recent_unanswered(self, limit: int = 20) -> Reply:
-        """The latest questions the rulebook could not answer, for the office."""
-        from db import question_log
+    def unanswered(self, limit: int = 15) -> Reply:
+        """Open questions grouped, most frequent first, with a button per likely indicator
+        that attaches the whole group to it."""
+        from bot.learning import unanswered_groups
 
-        with self.services.session() as session:
-            rows = question_log.latest_unanswered(session=session, limit=limit)
-            recent = [(row.question, row.status) for row in rows]
-        return Reply(self.renderer.html("unanswered.html.j2", rows=recent))
+        total, groups = unanswered_groups(self.services)
+        shown = groups[:limit]
+        buttons = tuple(
+            Button(f"{group.label} 归入 {code}", f"att:{group.label}:{code}")
+            for group in shown[:ATTACH_BUTTON_GROUPS]
+            for code in group.candidates[:2]
+        )
+        html = self.renderer.html("unanswered_groups.html.j2", total=total, groups=shown)
+        return Reply(html, column(buttons))
 
     def find(self, code: str) -> tuple[Indicator, bool] | None:
         """An indicator by code: from the rulebook in memory, or (retired) from the database."""
@@ -102,8 +121,13 @@ class Conversation:
         with self.services.session() as session:
             return rulebook_store.find_indicator(session=session, code=code)
 
-    def card(self, code: str, level: Level | None = None) -> Reply:
-        """The indicator card; ``level`` shows one interpretation, else all of them (and FAQ)."""
+    def card(
+        self, code: str, level: Level | None = None, *, question_id: int | None = None
+    ) -> Reply:
+        """The indicator card; ``level`` shows one interpretation, else all of them (and FAQ).
+
+        ``question_id`` is the logged question the card answers, carried by its buttons.
+        """
         found = self.find(code)
         if found is None:
             raise UserError(f"未找到编码为 {code} 的指标。")
@@ -119,9 +143,12 @@ class Conversation:
             interpretations=interpretations,
             show_faq=level is None,
         )
+        asked = "" if question_id is None else f":{question_id}"
         levels = tuple(
-            Button(item.level.value + "解读", f"lvl:{indicator.code}:{item.level.value}")
+            Button(item.level.value + "解读", f"lvl:{indicator.code}:{item.level.value}{asked}")
             for item in indicator.interpretations
         )
-        feedback = tuple(Button(label, f"fb:{flag}:{indicator.code}") for label, flag in FEEDBACK)
+        feedback = tuple(
+            Button(label, f"fb:{flag}:{indicator.code}{asked}") for label, flag in FEEDBACK
+        )
         return Reply(html, tuple(row for row in (levels, feedback) if row))

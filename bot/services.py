@@ -10,6 +10,7 @@ what it touches (``kpibot --help`` imports no SQLAlchemy, ``kpibot ask`` no Tele
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -71,6 +72,8 @@ class Services:
         self.clock = clock or Clock(settings.zone)
         self._rulebook: Rulebook | None = None
         self._matcher: Matcher | None = None
+        self._stamp: tuple[object, ...] | None = None
+        self._stamp_checked = 0.0
 
     def use_clock(self, clock: Clock) -> None:
         """Run on another clock (``kpibot remind --today``); only before the use cases are
@@ -129,22 +132,45 @@ class Services:
                 self._rulebook = rulebook_store.load_rulebook(session=session)
         return self._rulebook
 
+    def _reload_if_changed_elsewhere(self) -> None:
+        """Reload when another process (``kpibot questions attach``, an import) changed what
+        the matcher knows; checked at most every ``learning_refresh_seconds``."""
+        now = time.monotonic()
+        if self._stamp is not None and (
+            now - self._stamp_checked < self.settings.learning_refresh_seconds
+        ):
+            return
+        self._stamp_checked = now
+        from db import learning_store
+
+        with self.session() as session:
+            stamp = learning_store.learning_stamp(session=session)
+        if self._stamp is not None and stamp != self._stamp:
+            self.reload()
+        self._stamp = stamp
+
     def matcher(self) -> Matcher | None:
-        """The prepared matcher of the live rulebook: loaded from the shared cache, or built
-        and calibrated once per rulebook version (concurrent processes build it once)."""
+        """The prepared matcher of the live rulebook, its office synonyms and learned phrasings:
+        loaded from the shared cache, or built and calibrated once (concurrent processes build
+        it once). The phrasings are part of the cache key, so a lesson is used at once."""
+        self._reload_if_changed_elsewhere()
         if self._matcher is None:
             rulebook = self.rulebook()
             if rulebook is None:
                 return None
             from knowledge.index_cache import cached_matcher
+            from knowledge.learned import learned_by_code, learned_of
             from knowledge.matcher import MatcherConfig
             from knowledge.synonyms import synonyms_of
 
+            # The office synonyms and learned phrasings ride in the live rulebook (see
+            # db.rulebook_store.load_rulebook), so they take effect with the next reload.
             self._matcher = cached_matcher(
                 rulebook.indicators,
                 self.settings.matcher_cache,
                 MatcherConfig(max_question_chars=self.settings.max_question_chars),
                 synonyms=synonyms_of(rulebook),
+                learned=learned_by_code(learned_of(rulebook)),
             )
         return self._matcher
 
@@ -178,9 +204,10 @@ class Services:
         )
 
     def reload(self) -> None:
-        """Forget the cached rulebook and matcher after an import."""
+        """Forget the cached rulebook and matcher after an import or anything learned."""
         self._rulebook = None
         self._matcher = None
+        self._stamp = None  # taken again before the next build
 
     # ------------------------------------------------------------ use cases
 

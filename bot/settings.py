@@ -35,6 +35,12 @@ class Settings(BaseSettings):
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
     max_question_chars: int = Field(default=500, ge=10)
+    learning_refresh_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        description="How often a running bot looks for phrasings and synonyms added elsewhere.",
+    )
+
     matcher_cache_dir: Path | None = Field(
         default=None,
         description=(

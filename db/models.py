@@ -84,6 +84,12 @@ class QuestionLog(SQLModel, table=True):
     status: str = Field(max_length=8, index=True)
     candidates: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     channel: str = Field(default="cli", max_length=16)
+    # Who asked ("tg:123", "console:admin", "cli"), the indicator answered directly, and the
+    # one the question turned out to be about (picked among the candidates, or attached by
+    # the office); a resolved question leaves the unanswered report.
+    asked_by: str = Field(default="", max_length=100)
+    indicator_code: str | None = Field(default=None, max_length=32, index=True)
+    resolved_code: str | None = Field(default=None, max_length=32, index=True)
 
 
 class Unit(SQLModel, table=True):
@@ -342,6 +348,65 @@ class ConversationState(SQLModel, table=True):
     pending: str | None = Field(default=None, max_length=16)
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     updated_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
+
+
+class LearnedPhrasingRecord(SQLModel, table=True):
+    """A question as asked, tied to an indicator by use (a pick, a 👍) or by the office.
+
+    Kept across rulebook versions: ``version_id`` is the version live when it was learned,
+    and a re-import of any version never deletes it.
+    """
+
+    __tablename__ = "learned_phrasing"
+    __table_args__ = (
+        UniqueConstraint("indicator_code", "question", name="uq_learned_phrasing_code_question"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    indicator_code: str = Field(max_length=32, index=True)
+    question: str = Field(max_length=500)
+    source: str = Field(max_length=16)
+    learned_by: str = Field(default="", max_length=100)
+    learned_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
+    version_id: int | None = Field(default=None, foreign_key="rulebook_version.id")
+    question_id: int | None = Field(default=None, foreign_key="question_log.id", index=True)
+
+
+class OfficeSynonymRecord(SQLModel, table=True):
+    """An everyday word staff type and the official term it means (排队 → 等候时长)."""
+
+    __tablename__ = "office_synonym"
+    __table_args__ = (UniqueConstraint("word", "term", name="uq_office_synonym_word_term"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    word: str = Field(max_length=50)
+    term: str = Field(max_length=100)
+    added_by: str = Field(default="", max_length=100)
+    added_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
+    version_id: int | None = Field(default=None, foreign_key="rulebook_version.id")
+
+
+class QuestionFeedback(SQLModel, table=True):
+    """A 👍/👎 on the answer to one logged question; one row per voter, the last vote kept."""
+
+    __tablename__ = "question_feedback"
+    __table_args__ = (
+        UniqueConstraint("question_id", "voter", name="uq_question_feedback_question_voter"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    question_id: int = Field(foreign_key="question_log.id")
+    voter: str = Field(max_length=100)
+    indicator_code: str = Field(max_length=32, index=True)
+    useful: bool
+    channel: str = Field(default="telegram", max_length=16)
+    given_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
     )
 

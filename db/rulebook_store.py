@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlmodel import Session, col, select
 
+from db import learning_store
 from db.models import IndicatorRecord, RulebookVersion, utcnow
 from knowledge.files import InputError, Problem
+from knowledge.learned import LearnedPhrasing, learned_of, with_learned
 from knowledge.points import cents_of, points_of
 from knowledge.rulebook import (
     Cycle,
@@ -21,6 +25,7 @@ from knowledge.rulebook import (
     Rulebook,
 )
 from knowledge.rulebook_files import parse_rulebook_header, rulebook_to_yaml
+from knowledge.synonyms import OfficeSynonym, synonyms_of, with_synonyms
 
 
 @dataclass(frozen=True)
@@ -149,6 +154,8 @@ def import_rulebook(
 ) -> RulebookImport:
     """Store a validated rulebook as the current version; retire codes it no longer has.
 
+    Learned phrasings and office synonyms the file carries join the tables that outlive
+    versions (nothing there is deleted); the stored document is the rulebook without them.
     Retiring more than a quarter of the active indicators needs ``retire_missing``;
     without it :class:`UnconfirmedRetirementError` is raised before anything is written.
     """
@@ -156,6 +163,8 @@ def import_rulebook(
         plan = plan_rulebook_import(session=session, rulebook=rulebook)
         if plan.retires_many:
             raise UnconfirmedRetirementError(plan, file=source)
+    phrasings, synonyms = learned_of(rulebook, file=source), synonyms_of(rulebook)
+    rulebook = with_synonyms(with_learned(rulebook, ()), ())
     document = rulebook_to_yaml(rulebook)
     version = RulebookVersion(
         title=rulebook.title,
@@ -204,12 +213,40 @@ def import_rulebook(
             record.retired_at = now
             session.add(record)
             result.retired.append(record.code)
+    _merge_learning(session, phrasings, synonyms, imported_by)
     version.added = len(result.added)
     version.updated = len(result.updated) + len(result.reactivated)
     version.unchanged = len(result.unchanged)
     version.retired = len(result.retired)
     session.add(version)
     return result
+
+
+def _merge_learning(
+    session: Session,
+    phrasings: Sequence[LearnedPhrasing],
+    synonyms: Sequence[OfficeSynonym],
+    imported_by: str,
+) -> None:
+    session.flush()  # the new version is the one new phrasings and synonyms belong to
+    for phrasing in phrasings:
+        learning_store.learn_phrasing(
+            session=session,
+            code=phrasing.code,
+            question=phrasing.question,
+            source=phrasing.source,
+            by=phrasing.by or imported_by,
+            learned_at=_parse_moment(phrasing.at),
+        )
+    learning_store.add_synonyms(session=session, synonyms=synonyms, by=imported_by)
+
+
+def _parse_moment(text: str) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def latest_version(*, session: Session) -> RulebookVersion | None:
@@ -228,12 +265,16 @@ def load_rulebook(*, session: Session, include_retired: bool = False) -> Ruleboo
         statement = statement.where(col(IndicatorRecord.active).is_(True))
     records = session.exec(statement).all()
     stored = parse_rulebook_header(version.document, source=version.source)
-    return Rulebook(
+    live = Rulebook(
         title=stored.title,
         year=stored.year,
         indicators=tuple(indicator_from_record(r) for r in records),
         scoring=stored.scoring,
         extra=stored.extra,
+    )
+    return with_synonyms(
+        with_learned(live, learning_store.learned_phrasings(session=session)),
+        learning_store.office_synonyms(session=session),
     )
 
 

@@ -95,7 +95,13 @@ def save_matcher(matcher: Matcher, path: Path) -> None:
         raise
 
 
-def load_matcher(path: Path, indicators: Sequence[Indicator], config: MatcherConfig) -> Matcher:
+def load_matcher(
+    path: Path,
+    indicators: Sequence[Indicator],
+    config: MatcherConfig,
+    *,
+    learned: Mapping[str, Sequence[str]] | None = None,
+) -> Matcher:
     """A matcher from a saved file; raises ``ValueError`` if the file is unreadable."""
     try:
         with np.load(path, allow_pickle=False) as saved:
@@ -123,6 +129,7 @@ def load_matcher(path: Path, indicators: Sequence[Indicator], config: MatcherCon
     return Matcher(
         indicators,
         config,
+        learned=learned,  # the index already holds them; the matcher's exact answers need them
         index=index,
         calibration=Calibration(
             in_scope=tuple(calibration["in_scope"]),
@@ -173,12 +180,12 @@ def prepare_cached(
     path = cache_dir / f"matcher-{key}.npz"
     if path.is_file():
         with contextlib.suppress(ValueError):
-            return load_matcher(path, indicators, config), False
+            return load_matcher(path, indicators, config, learned=learned), False
     cache_dir.mkdir(parents=True, exist_ok=True)
     with FileLock(str(cache_dir / f"matcher-{key}.lock"), timeout=LOCK_TIMEOUT_S):
         if path.is_file():  # another process built it while this one waited
             with contextlib.suppress(ValueError):
-                return load_matcher(path, indicators, config), False
+                return load_matcher(path, indicators, config, learned=learned), False
         matcher = prepare_matcher(
             indicators,
             config,

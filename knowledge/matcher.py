@@ -40,6 +40,7 @@ from knowledge.index import (
     core_parts,
     question_char_terms,
 )
+from knowledge.learned import exact_answers, question_key
 from knowledge.rulebook import Indicator
 from knowledge.synonyms import OfficeSynonym
 from knowledge.text import phonetic, to_simplified
@@ -146,6 +147,12 @@ class Matcher:
             background=out_of_scope_bank() if background is None else background,
         )
         self.calibration = calibration or Calibration()
+        # A question learned for exactly one indicator is answered directly when asked again
+        # (kept outside the index, so a matcher loaded from the cache gets it too).
+        docs = {indicator.code: doc for doc, indicator in enumerate(self.indicators)}
+        self._exact = {
+            key: docs[code] for key, code in exact_answers(learned or {}).items() if code in docs
+        }
         self._shares = dict(self.config.shares)
         self._codes = {
             re.sub(r"[-_.]", "", i.code.lower()): n for n, i in enumerate(self.indicators)
@@ -360,6 +367,10 @@ class Matcher:
 
     def match_question(self, text: str) -> MatchResult:
         """Answer, clarify (2-5 candidates) or none for one question."""
+        learned_doc = self._exact.get(question_key(text[: self.config.max_question_chars]))
+        if learned_doc is not None:
+            known = self._candidate(learned_doc, 100.0)
+            return MatchResult(text, to_simplified(text), Outcome.ANSWER, (known,))
         return self.decide(text, self.scored(text), self.calibration)
 
     def decide(self, text: str, result: Scored, calibration: Calibration) -> MatchResult:

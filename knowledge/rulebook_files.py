@@ -31,6 +31,8 @@ from knowledge.files import (
     read_xlsx_tables,
     suffix_of,
 )
+from knowledge.learned import LEARNED_COLUMNS, LEARNED_SHEETS, learned_from_table, learned_of
+from knowledge.learned import RULEBOOK_KEY as LEARNED_KEY
 from knowledge.numbers import NumberError, parse_points, parse_whole
 from knowledge.rulebook import (
     CYCLE_SPELLINGS,
@@ -42,6 +44,8 @@ from knowledge.rulebook import (
     Level,
     Rulebook,
 )
+from knowledge.synonyms import RULEBOOK_KEY as SYNONYMS_KEY
+from knowledge.synonyms import SYNONYM_COLUMNS, SYNONYM_SHEETS, synonyms_of
 
 MAX_RULEBOOK_BYTES = MAX_INPUT_BYTES
 MAX_TABLE_ROWS = 10_000  # indicators or FAQ rows of a CSV/XLSX rulebook
@@ -356,13 +360,15 @@ def _read_csv(data: bytes, file: str, faq_path: Path | None) -> Rulebook:
 
 
 def _read_xlsx(data: bytes, file: str) -> Rulebook:
-    indicators, faq, meta = read_xlsx_tables(
+    indicators, faq, meta, learned, synonyms = read_xlsx_tables(
         data,
         file=file,
         sheets=[
             ((*INDICATOR_SHEETS, "*"), INDICATOR_COLUMNS, ("code", "name", "type", "points"), True),
             (FAQ_SHEETS, FAQ_COLUMNS, ("code", "q", "a"), False),
             (META_SHEETS, META_COLUMNS, ("key", "value"), False),
+            (LEARNED_SHEETS, LEARNED_COLUMNS, ("code", "question"), False),
+            (SYNONYM_SHEETS, SYNONYM_COLUMNS, ("word", "term"), False),
         ],
     )
     assert indicators is not None
@@ -387,6 +393,15 @@ def _read_xlsx(data: bytes, file: str) -> Rulebook:
                 reason = exc.problems[0].message if exc.problems else "值不是有效的 YAML"
                 problems.append(meta.problem(reason, line=row.line, field=key))
     metadata = strip_lines(metadata)
+    # The learned phrasings and the synonym table have sheets of their own: they grow to
+    # thousands of rows, far beyond what one 元数据 cell holds.
+    if learned is not None:
+        metadata[LEARNED_KEY] = learned_from_table(learned)
+    if synonyms is not None:
+        metadata[SYNONYMS_KEY] = [
+            {"word": row.values.get("word", ""), "term": row.values.get("term", "")}
+            for row in synonyms.rows
+        ]
     return _assemble(
         records,
         file=file,
@@ -584,12 +599,29 @@ def rulebook_to_xlsx(rulebook: Rulebook) -> bytes:
     meta.append(["title", rulebook.title])
     if rulebook.year is not None:
         meta.append(["year", str(rulebook.year)])
+    _learning_sheets(book, rulebook)
     for key, value in (("scoring", rulebook.scoring), *rulebook.extra.items()):
-        if value is not None:
+        if value is not None and key not in (LEARNED_KEY, SYNONYMS_KEY):
             meta.append([key, yaml.dump(value, Dumper=_Dumper, allow_unicode=True).strip()])
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
+
+
+def _learning_sheets(book: Any, rulebook: Rulebook) -> None:
+    """The sheets 已学问法 and 同义词, when the rulebook has them."""
+    learned = learned_of(rulebook)
+    if learned:
+        sheet = book.create_sheet(LEARNED_SHEETS[0])
+        sheet.append(["编码", "问法", "来源", "录入人", "时间"])
+        for item in learned:
+            sheet.append([item.code, item.question, item.source.value, item.by, item.at])
+    synonyms = synonyms_of(rulebook)
+    if synonyms:
+        sheet = book.create_sheet(SYNONYM_SHEETS[0])
+        sheet.append(["日常用语", "规范用语"])
+        for synonym in synonyms:
+            sheet.append([synonym.word, synonym.term])
 
 
 def write_rulebook(rulebook: Rulebook, path: Path) -> None:

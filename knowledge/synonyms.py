@@ -27,7 +27,7 @@ from knowledge.text import compact
 
 RULEBOOK_KEY = "synonyms"
 SYNONYM_COLUMNS: dict[str, tuple[str, ...]] = {
-    "word": ("日常说法", "说法", "口语", "everyday", "同义词"),
+    "word": ("日常说法", "日常用语", "说法", "口语", "everyday", "同义词"),
     "term": ("规范用语", "术语", "指标用语", "official"),
 }
 SYNONYM_SHEETS = ("同义词", "同义词表", "synonyms")

@@ -22,6 +22,9 @@ class QuestionGroup:
     variants: tuple[str, ...]
     statuses: tuple[tuple[str, int], ...]
     candidates: tuple[tuple[str, int], ...]
+    # positions of the group's questions in the input, the first one (the seed) first; the
+    # clustering is greedy in input order, so a group keeps its seed as questions arrive
+    members: tuple[int, ...] = ()
 
 
 def group_questions(
@@ -57,6 +60,7 @@ def group_questions(
                 variants=tuple(t for t, _ in common[1:6]),
                 statuses=tuple(statuses),
                 candidates=tuple(codes),
+                members=tuple(indexes),
             )
         )
     groups.sort(key=lambda g: (-g.count, g.example))

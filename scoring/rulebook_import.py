@@ -12,6 +12,7 @@ from sqlmodel import Session
 
 from db import rulebook_store
 from db.rulebook_store import RulebookImport, RulebookPlan
+from knowledge.learned import learned_of
 from knowledge.rulebook import Rulebook
 from knowledge.rulebook_files import read_rulebook
 from knowledge.synonyms import synonyms_of
@@ -23,6 +24,7 @@ def read_checked_rulebook(path: Path, *, faq_path: Path | None = None) -> Rulebo
     (InputError when not)."""
     rulebook = read_rulebook(path, faq_path=faq_path)
     rules_from_rulebook(rulebook.scoring, file=path.name)
+    learned_of(rulebook, file=path.name)  # learned phrasings the file carries
     synonyms_of(rulebook, source=path.name)  # the office synonym table, if it has one
     return rulebook
 

@@ -37,6 +37,12 @@ CALLS: dict[str, tuple[str, ...]] = {
     "reverse": ("/reverse 999 录错", "/reverse x y", "/reverse"),
     "invite": ("/invite liaison NB01", "/invite boss", "/invite"),
     "unanswered": ("/unanswered",),
+    # Learning commands change what the matcher knows, so a second door would read "已有":
+    # the calls that succeed only read, the others are refused the same way by both doors.
+    "attach": ("/attach G99 DL-01", "/attach 1 NOPE-99", "/attach"),
+    "questions": ("/questions",),
+    "synonym": ("/synonym -从未登记的词", "/synonym 排队", "/synonym"),
+    "synonyms": ("/synonyms",),
     "notices": ("/notices", "/notices 2026-02", "/notices 2026-Q1"),
 }
 ROLES: dict[str, tuple[Role | None, str | None]] = {

@@ -216,7 +216,7 @@ async def test_a_database_fault_in_the_bot_is_told_without_sql(
     app = make_application(database_url, request)
     async with app:
 
-        def failing(text: str, *, channel: str) -> None:
+        def failing(text: str, *, channel: str, asked_by: str = "") -> None:
             raise _fault("server closed the connection unexpectedly")
 
         services = app.bot_data["kpibot.services"]

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from knowledge.index_cache import cache_key, load_matcher, prepare_cached, save_matcher
-from knowledge.matcher import MatcherConfig
+from knowledge.matcher import MatcherConfig, Outcome
 from knowledge.prepare import prepare_matcher
 from knowledge.rulebook_files import read_rulebook
 from tests.conftest import SAMPLE_RULEBOOK
@@ -127,3 +127,17 @@ def test_concurrent_first_builds_build_once(tmp_path: Path) -> None:
     assert sorted(r["built"] for r in reports) == [False, True]
     assert {r["best"] for r in reports} == {"DL-04"}
     assert len(list(cache.glob("*.npz"))) == 1
+
+
+def test_a_question_learned_for_one_indicator_is_answered_directly_after_a_load(
+    tmp_path: Path,
+) -> None:
+    code = INDICATORS[3].code
+    learned = {code: ["那个12366的事"]}
+    built, was_built = prepare_cached(INDICATORS, tmp_path, learned=learned, negatives=NEGATIVES)
+    loaded, rebuilt = prepare_cached(INDICATORS, tmp_path, learned=learned, negatives=NEGATIVES)
+    assert (was_built, rebuilt) == (True, False)
+    for matcher in (built, loaded):
+        result = matcher.match_question("您好，那个１２３６６的事")  # greeting, full width
+        assert result.status is Outcome.ANSWER
+        assert [c.code for c in result.matches] == [code]

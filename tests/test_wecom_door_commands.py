@@ -37,6 +37,10 @@ EXAMPLES = {
     "reverse": "/reverse 1 录错",
     "invite": "/invite staff NB01",
     "unanswered": "/unanswered",
+    "attach": "/attach G1 DL-06",
+    "questions": "/questions",
+    "synonym": "/synonym 排队 等候时长",
+    "synonyms": "/synonyms",
     "notices": "/notices",
 }
 ROLES = {"anyone": None, "staff": Role.STAFF, "liaison": Role.LIAISON, "admin": Role.ADMIN}

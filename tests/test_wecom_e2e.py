@@ -83,11 +83,11 @@ def test_bind_ask_press_score_and_an_admin_add(door: Door) -> None:
     assert answer.content.startswith("**【DL-01】税收收入完成率**")
     assert card.msgtype == "template_card"
     keys = [key for _label, key in card.buttons]
-    assert "lvl:DL-01:派出机构" in keys
-    assert "fb:1:DL-01" in keys
+    assert "lvl:DL-01:派出机构:1" in keys
+    assert "fb:1:DL-01:1" in keys
 
     mark = door.api.mark()
-    (level,) = door.click(STAFF, card, "lvl:DL-01:派出机构")
+    (level,) = door.click(STAFF, card, "lvl:DL-01:派出机构:1")
     assert "**派出机构解读**" in level.content
     (update,) = door.api.wait_for(STAFF, mark, path="message/update_template_card")
     assert update.payload["template_card"]["task_id"] == card.task_id

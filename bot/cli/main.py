@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from bot.cli import database, questions, rulebook, scoring, telegram_bot, users
+from bot.cli import database, learning, questions, rulebook, scoring, telegram_bot, users
 from bot.cli import notices as notices_cli
 from bot.cli.chinese import ChineseCommand, ChineseGroup, chinese_typer
 from bot.cli.context import fail, reported_errors, services_of
@@ -171,6 +171,8 @@ app.add_typer(rulebook.app, name="rulebook")
 app.add_typer(database.app, name="db")
 app.add_typer(questions.report_app, name="report")
 app.add_typer(users.app, name="users")
+app.add_typer(learning.questions_app, name="questions")
+app.add_typer(learning.synonyms_app, name="synonyms")
 app.command(
     "run",
     cls=ChineseCommand,

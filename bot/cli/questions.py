@@ -84,23 +84,24 @@ def unanswered_command(
     as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False,
 ) -> None:
     """Questions the rulebook could not answer, similar ones grouped, most frequent first."""
-    from db import question_log
-    from knowledge.unanswered import group_questions
+    from bot.learning import unanswered_groups
 
     services = services_of(ctx)
-    with reported_errors(), services.session() as session:
-        rows = question_log.unanswered_questions(session=session)
-    groups = group_questions([(r.question, r.status, r.candidates) for r in rows])[:limit]
+    with reported_errors():
+        total, groups = unanswered_groups(services)
+    groups = groups[:limit]
     if as_json:
         say(
             json.dumps(
                 [
                     {
+                        "group": g.label,
                         "question": g.example,
                         "count": g.count,
                         "variants": list(g.variants),
                         "statuses": dict(g.statuses),
-                        "candidates": [code for code, _ in g.candidates],
+                        "candidates": list(g.candidates),
+                        "ids": list(g.question_ids),
                     }
                     for g in groups
                 ],
@@ -112,13 +113,17 @@ def unanswered_command(
     if not groups:
         say("暂无未能回答的问题。")
         return
-    say(f"未能直接回答的问题（共 {len(rows)} 条，{len(groups)} 组，按次数排序）：")
-    for number, group in enumerate(groups, start=1):
+    say(f"未能直接回答的问题（共 {total} 条，{len(groups)} 组，按次数排序）：")
+    for group in groups:
         statuses = "、".join(
             f"{'待确认' if s == 'clarify' else '未覆盖'} {n}" for s, n in group.statuses
         )
-        say(f"{number:>3}. [{group.count} 次] {group.example}（{statuses}）")
+        say(f"{group.label:>5}. [{group.count} 次] {group.example}（{statuses}）")
         for variant in group.variants:
             say(f"       · {variant}")
         if group.candidates:
-            say(f"       可能相关：{'、'.join(code for code, _ in group.candidates)}")
+            say(f"       可能相关：{'、'.join(group.candidates)}")
+    say(
+        "归入指标（立即生效）：kpibot questions attach 组号 指标编码，如 "
+        f"kpibot questions attach {groups[0].label} 指标编码"
+    )

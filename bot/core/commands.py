@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.core import handlers as h
+from bot.core import review as r
 from bot.core.access import Audience, Caller, may
 from bot.core.reply import Reply
 from bot.core.turn import Turn
@@ -52,6 +53,7 @@ class ButtonKind:
 
 
 _CODE = r"([A-Za-z0-9_.\-]{1,32})"
+_ASKED = r"(?::([0-9]{1,12}))?"
 
 COMMANDS: tuple[Command, ...] = (
     Command("start", Audience.ANYONE, "开始使用；凭邀请码绑定身份", "/start 邀请码", h.start, 0, 1),
@@ -106,7 +108,39 @@ COMMANDS: tuple[Command, ...] = (
         1,
         2,
     ),
-    Command("unanswered", Audience.ADMIN, "最近未能回答的问题", "/unanswered", h.unanswered),
+    Command(
+        "unanswered",
+        Audience.ADMIN,
+        "未能回答的问题（相似的归组，可一键归入指标）",
+        "/unanswered",
+        r.unanswered,
+    ),
+    Command(
+        "attach",
+        Audience.ADMIN,
+        "把未回答的问题归入指标，立即生效",
+        "/attach 组号或问题编号 指标编码，如 /attach G12 DL-06",
+        r.attach,
+        2,
+        2,
+    ),
+    Command(
+        "questions",
+        Audience.ADMIN,
+        "问答情况：各指标提问、回答、澄清、点赞点踩",
+        "/questions",
+        r.questions,
+    ),
+    Command(
+        "synonym",
+        Audience.ADMIN,
+        "添加或删除同义词（日常用语 → 规范用语），立即生效",
+        "/synonym 日常用语 规范用语，如 /synonym 排队 等候时长；删除：/synonym -排队",
+        r.synonym,
+        1,
+        2,
+    ),
+    Command("synonyms", Audience.ADMIN, "查看同义词表", "/synonyms", r.synonyms),
     Command(
         "notices",
         Audience.ADMIN,
@@ -118,11 +152,16 @@ COMMANDS: tuple[Command, ...] = (
 BY_NAME = {command.name: command for command in COMMANDS}
 
 BUTTONS: tuple[ButtonKind, ...] = (
-    ButtonKind("ind", re.compile(rf"ind:{_CODE}"), Audience.ANYONE, h.press_indicator),
+    # ind, lvl and fb may end with the logged question's id: a pick or a vote learns from it
+    ButtonKind("ind", re.compile(rf"ind:{_CODE}{_ASKED}"), Audience.ANYONE, r.press_indicator),
     ButtonKind(
-        "lvl", re.compile(rf"lvl:{_CODE}:(绩效办|股室|派出机构)"), Audience.ANYONE, h.press_level
+        "lvl",
+        re.compile(rf"lvl:{_CODE}:(绩效办|股室|派出机构){_ASKED}"),
+        Audience.ANYONE,
+        r.press_level,
     ),
-    ButtonKind("fb", re.compile(rf"fb:([01]):{_CODE}"), Audience.ANYONE, h.press_feedback),
+    ButtonKind("fb", re.compile(rf"fb:([01]):{_CODE}{_ASKED}"), Audience.ANYONE, r.press_feedback),
+    ButtonKind("att", re.compile(rf"att:(G[0-9]{{1,12}}):{_CODE}"), Audience.ADMIN, r.press_attach),
     ButtonKind(
         "why",
         re.compile(rf"why:{_CODE}:([0-9]{{4}}(?:-[0-9QH]{{2}})?)"),

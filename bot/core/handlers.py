@@ -14,7 +14,6 @@ from bot.core.access import OTHER_UNIT, unit_in_view
 from bot.core.errors import UserError
 from bot.core.reply import Reply, Show
 from bot.core.turn import Turn
-from knowledge.rulebook import Level
 
 ADD, MEASURES = "add", "measures"
 
@@ -55,7 +54,9 @@ def question(turn: Turn, text: str) -> Reply:
     """Answer free text: a card, candidates or the none message."""
     if not text.strip():
         raise UserError("请直接输入您的问题，例如“非接触式办税怎么考核”。")
-    return turn.services.conversation.ask(text, channel=turn.caller.channel)
+    return turn.services.conversation.ask(
+        text, channel=turn.caller.channel, asked_by=turn.caller.who
+    )
 
 
 def indicator(turn: Turn, args: tuple[str, ...]) -> Reply:
@@ -130,11 +131,6 @@ def invite(turn: Turn, args: tuple[str, ...]) -> Reply:
     )
 
 
-def unanswered(turn: Turn, args: tuple[str, ...]) -> Reply:
-    """The latest questions the rulebook could not answer."""
-    return turn.services.conversation.recent_unanswered()
-
-
 def notices(turn: Turn, args: tuple[str, ...]) -> Reply:
     """The office's digest of a month's notices (the month just ended by default)."""
     from bot.core.notices import digest
@@ -143,22 +139,6 @@ def notices(turn: Turn, args: tuple[str, ...]) -> Reply:
 
 
 # ---------------------------------------------------------------- buttons
-
-
-def press_indicator(turn: Turn, match: re.Match[str]) -> Reply:
-    """A candidate picked: its card."""
-    return _replacing(turn.services.conversation.card(match[1]))
-
-
-def press_level(turn: Turn, match: re.Match[str]) -> Reply:
-    """One level of interpretation of a card."""
-    return _replacing(turn.services.conversation.card(match[1], Level(match[2])))
-
-
-def press_feedback(turn: Turn, match: re.Match[str]) -> Reply:
-    """👍/👎 stored."""
-    turn.services.membership.record_feedback(turn.caller, match[2], useful=match[1] == "1")
-    return Reply("感谢您的反馈！", show=Show.POPUP)
 
 
 def press_why(turn: Turn, match: re.Match[str]) -> Reply:
