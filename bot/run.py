@@ -124,18 +124,6 @@ def _notice_jobs(services: Services, transports: Sequence[Transport]) -> HttpDoo
     async def drain() -> bool:
         await drain_once(rectification, sender)
         return False
-        await asyncio.to_thread(rectification.deliver_to_new_liaisons)
-        report = await sender.drain()
-        if report.sent or report.failed or report.blocked or report.uncertain:
-            logger.info(
-                "outbox: %d sent, %d retried, %d failed, %d blocked, %d uncertain",
-                report.sent,
-                report.retried,
-                report.failed,
-                report.blocked,
-                report.uncertain,
-            )
-        return False
 
     loop = NoticeLoop(
         monthly,
