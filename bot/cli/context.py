@@ -32,7 +32,9 @@ def fail(message: str, code: int = 1) -> NoReturn:
 
 @contextmanager
 def reported_errors() -> Iterator[None]:
-    """Turn input and schema errors into a plain message and a non-zero exit."""
+    """Turn what the user got wrong (input, schema, the core's :class:`UserError`) into a
+    plain message and a non-zero exit."""
+    from bot.core.errors import UserError
     from db.schema import SchemaError
     from knowledge.files import InputError
 
@@ -45,6 +47,8 @@ def reported_errors() -> Iterator[None]:
         raise typer.Exit(1) from exc
     except SchemaError as exc:
         fail(str(exc), 2)
+    except UserError as exc:
+        fail(str(exc))
 
 
 def stdin_is_terminal() -> bool:

@@ -41,10 +41,7 @@ def attach_command(
 
     services = services_of(ctx)
     with reported_errors():
-        try:
-            attached = learning.attach(services, reference, code, by=by)
-        except learning.LearningError as exc:
-            fail(str(exc))
+        attached = learning.attach(services, reference, code, by=by)
         say(services.renderer.plain("attached.html.j2", attached=attached))
 
 
@@ -132,10 +129,7 @@ def add_synonym_command(
 
     services = services_of(ctx)
     with reported_errors():
-        try:
-            added = learning.set_synonym(services, word, term, by=by)
-        except learning.LearningError as exc:
-            fail(str(exc))
+        added = learning.set_synonym(services, word, term, by=by)
     say(f"已添加：{word} → {term}" if added else f"已有：{word} → {term}")
 
 
