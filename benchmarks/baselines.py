@@ -9,6 +9,7 @@ from rank_bm25 import BM25Okapi
 from rapidfuzz import fuzz, process, utils
 
 from knowledge.evaluation import LabelledQuestion, evaluate
+from knowledge.holdout import objective
 from knowledge.matcher import Candidate, MatchResult, Outcome
 from knowledge.rulebook import Indicator
 from knowledge.text import to_simplified
@@ -79,6 +80,42 @@ def thresholded(
         )
 
     return match
+
+
+def banded(
+    best: Scorer, names: dict[str, str], answer: float, clarify: float
+) -> Callable[[str], MatchResult]:
+    """Answer at ``answer`` or more, offer the best indicator ("您是想问…") from ``clarify``."""
+
+    def match(text: str) -> MatchResult:
+        found = best(text)
+        if found is None or found[1] < clarify:
+            return MatchResult(text, text, Outcome.NONE, ())
+        status = Outcome.ANSWER if found[1] >= answer else Outcome.CLARIFY
+        return MatchResult(text, text, status, (Candidate(found[0], names[found[0]], found[1]),))
+
+    return match
+
+
+def tune_at_equal_risk(
+    best: Scorer, names: dict[str, str], questions: list[LabelledQuestion], max_wrong: float
+) -> tuple[float, float]:
+    """Answer and clarify thresholds chosen on the test questions themselves for kpibot's own
+    objective (:func:`knowledge.holdout.objective`), under kpibot's confident-wrong ceiling:
+    the baseline run the way the product has to run, with every advantage of tuning on test."""
+    cached = {q.q: best(q.q) for q in questions}
+    values = sorted({round(f[1], 2) for f in cached.values() if f is not None})
+    grid = [*values[:: max(1, len(values) // 60)], float("inf")]
+    chosen: tuple[float, float, float] = (-1.0, float("inf"), float("inf"))
+    for i, clarify in enumerate(grid):
+        for answer in grid[i:]:
+            ev = evaluate(questions, banded(lambda t: cached[t], names, answer, clarify))
+            if ev.confident_wrong_rate > max_wrong:
+                continue
+            value = objective(ev)
+            if value > chosen[0]:
+                chosen = (value, answer, clarify)
+    return chosen[1], chosen[2]
 
 
 def tune(best: Scorer, names: dict[str, str], questions: list[LabelledQuestion]) -> float:
