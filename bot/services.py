@@ -176,7 +176,7 @@ class Services:
 
     def notice_policy(self) -> NoticePolicy:
         """When notices go out and who in the office hears of them."""
-        from db.notices_store import telegram_address
+        from db.outbox_store import telegram_address
         from scoring.rectification import NoticePolicy
 
         settings = self.settings

@@ -36,9 +36,9 @@ from typing import Protocol
 
 from sqlalchemy.engine import Engine
 
-from db import notices_store
+from db import outbox_store
 from db.models import utcnow
-from db.notices_store import Address, DeliveryJob, DeliveryStatus
+from db.outbox_store import Address, DeliveryJob, DeliveryStatus
 from db.session import session_scope
 
 logger = logging.getLogger(__name__)
@@ -253,7 +253,7 @@ class OutboxSender:
 
     def _claim(self) -> list[DeliveryJob]:
         with session_scope(self.engine) as session:
-            return notices_store.claim_due(
+            return outbox_store.claim_due(
                 session=session,
                 worker=self.worker,
                 now=self.now(),
@@ -264,7 +264,7 @@ class OutboxSender:
 
     def _next_due(self) -> datetime | None:
         with session_scope(self.engine) as session:
-            return notices_store.next_due_at(session=session, channels=list(self.transports))
+            return outbox_store.next_due_at(session=session, channels=list(self.transports))
 
     async def drain(self, *, wait_for_retries: float = 0.0) -> DrainReport:
         """Send everything due; with ``wait_for_retries`` seconds, also wait for retries
@@ -305,7 +305,7 @@ class OutboxSender:
         # Committed before the network sees anything: from here on, a crash leaves the row
         # ``sending``, and it is settled as uncertain instead of being sent a second time.
         if not await asyncio.to_thread(
-            self._record, notices_store.mark_in_flight, delivery_id=job.id
+            self._record, outbox_store.mark_in_flight, delivery_id=job.id
         ):
             report.lost += 1
             logger.warning("delivery %s: lease lost before sending", job.id)
@@ -332,7 +332,7 @@ class OutboxSender:
         if outcome.outcome is Outcome.SENT:
             mine = await asyncio.to_thread(
                 self._record,
-                notices_store.mark_sent,
+                outbox_store.mark_sent,
                 delivery_id=job.id,
                 reference=outcome.reference,
                 now=self.now(),
@@ -363,7 +363,7 @@ class OutboxSender:
 
     async def _finish(self, job: DeliveryJob, status: DeliveryStatus, detail: str) -> None:
         await asyncio.to_thread(
-            self._record, notices_store.mark_final, delivery_id=job.id, status=status, error=detail
+            self._record, outbox_store.mark_final, delivery_id=job.id, status=status, error=detail
         )
 
     async def _retry(self, job: DeliveryJob, outcome: DeliveryOutcome, report: DrainReport) -> None:
@@ -384,7 +384,7 @@ class OutboxSender:
         logger.info("delivery %s not taken (%s); retry in %.1fs", job.id, outcome.detail, delay)
         await asyncio.to_thread(
             self._record,
-            notices_store.mark_retry,
+            outbox_store.mark_retry,
             delivery_id=job.id,
             next_attempt_at=self.now() + timedelta(seconds=delay),
             error=outcome.detail,

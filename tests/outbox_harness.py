@@ -23,7 +23,7 @@ from sqlmodel import Session, col, select
 from bot.services import Services
 from db import rulebook_store, scoring_store, users_store
 from db.models import NoticeDelivery
-from db.notices_store import UNFINISHED, DeliveryStatus
+from db.outbox_store import UNFINISHED, DeliveryStatus
 from db.scoring_store import NewEntry, UnitInfo
 from db.users_store import Role
 from knowledge.rulebook_files import read_rulebook

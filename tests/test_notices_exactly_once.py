@@ -17,7 +17,7 @@ from telegram.request import HTTPXRequest
 
 from bot.core.reply import html_to_plain
 from bot.services import Services
-from db.notices_store import telegram_address
+from db.outbox_store import telegram_address
 from scoring.periods import Period
 from scoring.rectification import NoticeError
 from tests.fake_bot_api import FakeBotApi

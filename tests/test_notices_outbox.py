@@ -16,9 +16,9 @@ from telegram.error import NetworkError, TimedOut
 from telegram.ext import ExtBot
 
 from bot.services import Services
-from db import notices_store, users_store
+from db import outbox_store, users_store
 from db.models import Notice, NoticeDelivery, NoticeRun, utcnow
-from db.notices_store import DeliveryKind, telegram_address
+from db.outbox_store import DeliveryKind, telegram_address
 from db.session import make_engine
 from db.users_store import Role
 from scoring.outbox import SendLimiter
@@ -94,7 +94,7 @@ def test_a_run_that_crashes_midway_leaves_nothing_half_done(
     services: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     rectification = lifecycle(services, Clock())
-    real_enqueue = notices_store.enqueue
+    real_enqueue = outbox_store.enqueue
     calls = 0
 
     def crashing_enqueue(**kwargs: object) -> bool:
@@ -104,11 +104,11 @@ def test_a_run_that_crashes_midway_leaves_nothing_half_done(
             raise Crash
         return real_enqueue(**kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(notices_store, "enqueue", crashing_enqueue)
+    monkeypatch.setattr(outbox_store, "enqueue", crashing_enqueue)
     with pytest.raises(Crash):
         rectification.run_month(MONTH, source="test")
     assert _counts(services) == (0, 0, 0)
-    monkeypatch.setattr(notices_store, "enqueue", real_enqueue)
+    monkeypatch.setattr(outbox_store, "enqueue", real_enqueue)
     rectification.run_month(MONTH, source="test")
     assert _counts(services) == (2, 4, 1)
     services.close()
@@ -137,7 +137,7 @@ def _fill_outbox(services: Services, count: int) -> None:
     now = utcnow()
     with services.session() as session:
         for number in range(count):
-            notices_store.enqueue(
+            outbox_store.enqueue(
                 session=session,
                 dedup_key=f"test:{number}",
                 kind=DeliveryKind.NOTICE,

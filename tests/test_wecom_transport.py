@@ -8,7 +8,7 @@ import pytest
 
 from bot.wecom.api import ApiConfig, WecomClient
 from bot.wecom.transport import PLAIN_NOTICE_HINT, WecomTransport
-from db.notices_store import Address
+from db.outbox_store import Address
 from scoring.outbox import OutboundMessage, Outcome
 from tests.fake_wecom_api import AGENT_ID, CORP_ID, SECRET, FakeWecomApi
 

@@ -74,7 +74,7 @@ def _print_report(report: RunReport) -> None:
 
 
 def _print_dry_messages(report: RunReport) -> None:
-    from db.notices_store import DeliveryKind
+    from db.outbox_store import DeliveryKind
 
     queued_notices = {to for kind, to in report.queued if kind == DeliveryKind.NOTICE.value}
     for notice in report.notices:

@@ -13,7 +13,7 @@ from bot.core.access import Caller, may_answer_notice
 from bot.core.errors import UserError
 from bot.core.reply import Button, Reply, Show
 from bot.services import Services
-from db.notices_store import Address
+from db.outbox_store import Address
 from scoring.periods import Period
 from scoring.rectification import NoticeError
 

@@ -21,7 +21,7 @@ from bot.core.notices import notice_buttons
 from bot.core.reply import Reply
 from bot.telegram.door import keyboard
 from bot.telegram.split import split_html
-from db.notices_store import TELEGRAM
+from db.outbox_store import TELEGRAM
 from scoring.outbox import DeliveryOutcome, OutboundMessage
 
 # Opt in to python-telegram-bot's timedelta time periods (RetryAfter.retry_after): the int

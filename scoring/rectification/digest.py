@@ -7,8 +7,8 @@ from datetime import date
 
 from sqlmodel import Session
 
-from db import notices_store
-from db.notices_store import Address, DeliveryKind
+from db import notices_store, outbox_store
+from db.outbox_store import Address, DeliveryKind
 from knowledge.points import decimal_of
 from scoring.notices import flagged_units
 from scoring.periods import Period
@@ -19,7 +19,7 @@ from scoring.rectification.reports import Digest, DigestLine, PreviousLine, Reci
 def build_digest(session: Session, month: Period, today: date) -> Digest:
     """Every notice of ``month`` with its deliveries and answers."""
     notices = notices_store.notices_for_month(session=session, month=month.code)
-    deliveries = notices_store.deliveries_for(
+    deliveries = outbox_store.deliveries_for(
         session=session,
         notice_ids=[n.id for n in notices if n.id is not None],
         kinds=[DeliveryKind.NOTICE],

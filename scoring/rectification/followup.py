@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import Session
 
-from db import notices_store
-from db.notices_store import Address, DeliveryKind, delivery_key
+from db import notices_store, outbox_store
+from db.outbox_store import Address, DeliveryKind, delivery_key
 from knowledge.privacy import mask_personal_data
 from scoring.rectification.reports import FollowUpReport, notice_label
 
@@ -22,8 +22,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-UNFINISHED = tuple(status.value for status in notices_store.UNFINISHED)
-REACHED = tuple(status.value for status in notices_store.REACHED)
+UNFINISHED = tuple(status.value for status in outbox_store.UNFINISHED)
+REACHED = tuple(status.value for status in outbox_store.REACHED)
 
 
 def queue_late_notices(r: Rectification, session: Session, report: FollowUpReport) -> None:
@@ -50,7 +50,7 @@ def queue_reminders(r: Rectification, session: Session, report: FollowUpReport) 
     cut = now - timedelta(days=r.policy.ack_reminder_days)
     for notice in notices_store.due_reminders(session=session, issued_before=cut):
         assert notice.id is not None
-        deliveries = notices_store.deliveries_for(
+        deliveries = outbox_store.deliveries_for(
             session=session, notice_ids=[notice.id], kinds=[DeliveryKind.NOTICE]
         )
         if not deliveries or any(d.status in UNFINISHED for d in deliveries):
@@ -64,7 +64,7 @@ def queue_reminders(r: Rectification, session: Session, report: FollowUpReport) 
                 "notice_reminder.html.j2",
                 notice=notice,
                 label=notice_label(notice),
-                issued=notices_store.aware(notice.issued_at).astimezone(r.policy.zone).date(),
+                issued=outbox_store.aware(notice.issued_at).astimezone(r.policy.zone).date(),
             )
         )
         # Sent and uncertain copies alike: the reminder carries the notice, so a liaison
@@ -73,7 +73,7 @@ def queue_reminders(r: Rectification, session: Session, report: FollowUpReport) 
             if delivery.status not in REACHED:
                 continue
             to = Address(delivery.channel, delivery.address)
-            notices_store.enqueue(
+            outbox_store.enqueue(
                 session=session,
                 dedup_key=delivery_key(DeliveryKind.REMINDER.value, notice.id, to),
                 kind=DeliveryKind.REMINDER,
@@ -108,7 +108,7 @@ def queue_escalations(r: Rectification, session: Session, report: FollowUpReport
             overdue_days=(today - notice.deadline).days,
         )
         for to in office:
-            notices_store.enqueue(
+            outbox_store.enqueue(
                 session=session,
                 dedup_key=delivery_key(DeliveryKind.ESCALATION.value, notice.id, to),
                 kind=DeliveryKind.ESCALATION,

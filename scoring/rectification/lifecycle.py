@@ -15,9 +15,10 @@ from datetime import date, datetime, timedelta
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from db import notices_store, scoring_store
+from db import notices_store, outbox_store, scoring_store
 from db.models import Notice, utcnow
-from db.notices_store import Address, DeliveryKind, NewNotice, delivery_key
+from db.notices_store import NewNotice
+from db.outbox_store import Address, DeliveryKind, delivery_key
 from db.session import session_scope
 from knowledge.points import cents_of
 from knowledge.privacy import mask_personal_data
@@ -245,7 +246,7 @@ class Rectification:
     def queue_notice(self, session: Session, notice: Notice, to: Address, now: datetime) -> bool:
         """Queue ``notice`` to one liaison (once, whatever the number of calls)."""
         assert notice.id is not None
-        return notices_store.enqueue(
+        return outbox_store.enqueue(
             session=session,
             dedup_key=delivery_key(DeliveryKind.NOTICE.value, notice.id, to),
             kind=DeliveryKind.NOTICE,
@@ -262,7 +263,7 @@ class Rectification:
     ) -> None:
         digest_html = self.digest_html(build_digest(session, month, self.today()))
         for to in report.office:
-            if notices_store.enqueue(
+            if outbox_store.enqueue(
                 session=session,
                 dedup_key=delivery_key(DeliveryKind.DIGEST.value, month.code, to),
                 kind=DeliveryKind.DIGEST,
@@ -340,7 +341,7 @@ class Rectification:
                 session=session, notice_id=notice_id, user_id=user_id, now=now
             )
             if address is not None:
-                notices_store.settle_uncertain(
+                outbox_store.settle_uncertain(
                     session=session, notice_id=notice_id, to=address, now=now
                 )
         if first:
@@ -371,7 +372,7 @@ class Rectification:
                 session=session, notice_id=notice_id, user_id=user_id, measures=measures, now=now
             )
             if address is not None:
-                notices_store.settle_uncertain(
+                outbox_store.settle_uncertain(
                     session=session, notice_id=notice_id, to=address, now=now
                 )
             office_text = mask_personal_data(
@@ -384,7 +385,7 @@ class Rectification:
             )
             stamp = now.strftime("%Y%m%d%H%M%S%f")
             for to in self.office(session):
-                notices_store.enqueue(
+                outbox_store.enqueue(
                     session=session,
                     dedup_key=delivery_key(DeliveryKind.MEASURES.value, notice_id, to, stamp),
                     kind=DeliveryKind.MEASURES,

@@ -10,7 +10,7 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from db.models import Notice
-from db.notices_store import Address, DeliveryStatus
+from db.outbox_store import Address, DeliveryStatus
 from scoring.periods import Period
 
 STATUS_LABEL = {
