@@ -9,7 +9,7 @@ from rank_bm25 import BM25Okapi
 from rapidfuzz import fuzz, process, utils
 
 from knowledge.evaluation import LabelledQuestion, evaluate
-from knowledge.holdout import objective
+from knowledge.holdout import Rates, objective
 from knowledge.matcher import Candidate, MatchResult, Outcome
 from knowledge.rulebook import Indicator
 from knowledge.text import to_simplified
@@ -112,7 +112,7 @@ def tune_at_equal_risk(
             ev = evaluate(questions, banded(lambda t: cached[t], names, answer, clarify))
             if ev.confident_wrong_rate > max_wrong:
                 continue
-            value = objective(ev)
+            value = objective(Rates.of(ev))
             if value > chosen[0]:
                 chosen = (value, answer, clarify)
     return chosen[1], chosen[2]

@@ -41,6 +41,8 @@ class Features:
     length: float  # log of the question's length in characters
     spread: float  # log of how many indicators hold at least half the best one's evidence
     domain: float  # mean log-odds of its characters: rulebook text against office talk
+    points: float = 0.0  # asks whether or how much something scores (knowledge.cues)
+    service: float = 0.0  # asks where, when or how to get something done
 
     def vector(self) -> list[float]:
         """The features with a constant for the intercept."""
@@ -51,10 +53,10 @@ class Features:
 # questions, so features that measure style rather than meaning (length, edit-distance
 # likeness to a name) would teach the in-scope model that long questions are out of scope.
 # They stay in the "right" model, where both sides of the fit are the rulebook's phrasings.
-IN_SCOPE_MASK = (1.0, 1.0, 1.0, 1.0, 1.0, 0.0, 0.0, 1.0, 1.0)
+IN_SCOPE_MASK = (1.0, 1.0, 1.0, 1.0, 1.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0)
 # A prior for rulebooks imported without calibration (fewer than five phrasings of their own).
-_DEFAULT_IN_SCOPE = (-4.0, 5.0, 0.5, 2.0, 1.0, 0.0, 0.0, 0.0, 0.5)
-_DEFAULT_RIGHT = (1.5, -1.0, 3.0, 0.5, 1.0, 1.0, -1.5, -1.0, 0.0)
+_DEFAULT_IN_SCOPE = (-4.0, 5.0, 0.5, 2.0, 1.0, 0.0, 0.0, 0.0, 0.5, 0.0, 0.0)
+_DEFAULT_RIGHT = (1.5, -1.0, 3.0, 0.5, 1.0, 1.0, -1.5, -1.0, 0.0, 0.0, 0.0)
 
 
 @dataclass(frozen=True)

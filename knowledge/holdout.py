@@ -14,6 +14,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import numpy as np
+from numpy.typing import NDArray
+
 from knowledge.calibration import Calibration
 from knowledge.evaluation import Evaluation, LabelledQuestion, evaluate, load_questions
 from knowledge.matcher import Matcher, Scored
@@ -26,6 +29,9 @@ ANSWER_THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 CLARIFY_THRESHOLDS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 # The ceiling the parameters must keep on every training rulebook.
 MAX_CONFIDENT_WRONG = 0.015
+# Issue 9's targets on every held-out rulebook (the lead is over the best baseline).
+TARGETS = {"top1": 0.85, "paraphrase": 0.70, "oos": 0.90, "wrong": 0.02, "lead": 0.10}
+PARAPHRASE = "reword"  # situations told in staff's words, <= 1 shared bigram with the titles
 
 
 @dataclass(frozen=True)
@@ -37,6 +43,38 @@ class LabelledRulebook:
     questions: list[LabelledQuestion]
 
 
+@dataclass(frozen=True)
+class Rates:
+    """The rates the parameters are judged by (see :class:`Evaluation`)."""
+
+    top1: float
+    paraphrase: float
+    oos_rejection: float
+    answered_right: float
+    confident_wrong: float
+
+    @classmethod
+    def of(cls, ev: Evaluation) -> Rates:
+        """The rates of a full evaluation."""
+        right, total = ev.by_kind.get(PARAPHRASE, [0, 0])
+        return cls(
+            ev.top1_accuracy,
+            right / total if total else 0.0,
+            ev.oos_rejection,
+            ev.answered_right / ev.in_scope if ev.in_scope else 0.0,
+            ev.confident_wrong_rate,
+        )
+
+
+@dataclass(frozen=True)
+class _Decisions:
+    """Per labelled question, what the decision needs under one ridge: P(right) and the
+    in-scope probability, computed exactly as :meth:`Calibration.probabilities` does."""
+
+    in_scope: NDArray[np.float64]
+    right: NDArray[np.float64]
+
+
 @dataclass
 class PreparedCase:
     """A rulebook's matcher, calibration data and scored questions, computed once."""
@@ -46,21 +84,90 @@ class PreparedCase:
     data: CalibrationData
     scored: dict[str, Scored]
     fits: dict[float, Calibration] = field(default_factory=dict)
+    decisions: dict[float, _Decisions] = field(default_factory=dict)
 
-    def evaluate(self, params: DecisionParams) -> Evaluation:
-        """The labelled questions under a calibration fitted with ``params``."""
+    def calibration(self, params: DecisionParams) -> Calibration:
+        """The rulebook's calibration under ``params``."""
         fitted = self.fits.get(params.ridge)
         if fitted is None:  # the fit depends on the ridge only; thresholds are applied after
             fitted = self.fits[params.ridge] = calibrate(self.data, params)
-        calibration = replace(
+        return replace(
             fitted,
             answer_threshold=params.answer_threshold,
             clarify_threshold=params.clarify_threshold,
         )
+
+    def evaluate(self, params: DecisionParams) -> Evaluation:
+        """The labelled questions under a calibration fitted with ``params``."""
+        calibration = self.calibration(params)
         return evaluate(
             self.book.questions,
             lambda text: self.matcher.decide(text, self.scored[text], calibration),
         )
+
+    def rates(self, params: DecisionParams) -> Rates:
+        """The same figures as :meth:`evaluate`, vectorised over the questions: the search
+        over parameters evaluates every rulebook a few hundred times."""
+        table = _table(self)
+        found = self.decisions.get(params.ridge)
+        if found is None:
+            calibration = self.calibration(params)
+            pairs = [
+                calibration.probabilities(s.features) if s.features is not None else (0.0, 0.0)
+                for s in (self.scored[q.q] for q in self.book.questions)
+            ]
+            found = self.decisions[params.ridge] = _Decisions(
+                np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])
+            )
+        shown = table.code_hit | (table.scorable & (found.in_scope >= params.clarify_threshold))
+        answered = table.code_hit | (
+            shown
+            & ((found.in_scope * found.right >= params.answer_threshold) | (table.ranked == 1))
+        )
+        right = table.top_ok & shown
+        in_scope = ~table.oos
+        para = in_scope & table.paraphrase
+        return Rates(
+            top1=_share(right & in_scope, in_scope),
+            paraphrase=_share(right & para, para),
+            oos_rejection=_share(~shown & table.oos, table.oos),
+            answered_right=_share(answered & right & in_scope, in_scope),
+            confident_wrong=float(((answered & ~right & in_scope) | (answered & table.oos)).sum())
+            / len(table.oos),
+        )
+
+
+@dataclass(frozen=True)
+class _Table:
+    code_hit: NDArray[np.bool_]
+    scorable: NDArray[np.bool_]  # ranked and with features
+    ranked: NDArray[np.int64]
+    top_ok: NDArray[np.bool_]
+    oos: NDArray[np.bool_]
+    paraphrase: NDArray[np.bool_]
+
+
+def _table(case: PreparedCase) -> _Table:
+    indicators = case.matcher.indicators
+    rows = []
+    for q in case.book.questions:
+        s = case.scored[q.q]
+        top_ok = bool(s.ranked) and indicators[s.ranked[0][0]].code in q.expect
+        scorable = bool(s.ranked) and s.features is not None and not s.code_hit
+        rows.append((s.code_hit, scorable, len(s.ranked), top_ok, not q.expect, q.kind))
+    return _Table(
+        np.array([r[0] for r in rows], dtype=bool),
+        np.array([r[1] for r in rows], dtype=bool),
+        np.array([r[2] for r in rows], dtype=np.int64),
+        np.array([r[3] for r in rows], dtype=bool),
+        np.array([r[4] for r in rows], dtype=bool),
+        np.array([r[5] == PARAPHRASE for r in rows], dtype=bool),
+    )
+
+
+def _share(hits: NDArray[np.bool_], of: NDArray[np.bool_]) -> float:
+    total = int(of.sum())
+    return float(hits.sum()) / total if total else 0.0
 
 
 def load_labelled(rulebook_path: Path, questions_path: Path) -> LabelledRulebook:
@@ -92,22 +199,33 @@ def prepare_case(book: LabelledRulebook, negatives: Sequence[str] | None = None)
     return PreparedCase(book, matcher, data, scored)
 
 
-def objective(ev: Evaluation) -> float:
-    """What the parameters are chosen for: the right indicator first, out-of-scope questions
-    refused, and (less) confident right answers rather than clarifications."""
-    return ev.top1_accuracy + ev.oos_rejection + 0.25 * ev.answered_right / max(ev.in_scope, 1)
+def objective(rates: Rates) -> float:
+    """What the parameters are chosen for. First, how far the rulebook falls short of the
+    issue's targets for the right indicator first, paraphrases and refusing out-of-scope
+    questions (a shortfall weighs ten times more); then the three rates themselves, with
+    confident right answers (rather than clarifications) counting a quarter.
+
+    The targets come first because the rates trade off against each other through the
+    thresholds and the out-of-scope sets are smaller: weighing the raw rates alone favours
+    turning away in-scope questions to refuse one more out-of-scope one."""
+    shortfall = (
+        max(0.0, TARGETS["top1"] - rates.top1)
+        + max(0.0, TARGETS["paraphrase"] - rates.paraphrase)
+        + max(0.0, TARGETS["oos"] - rates.oos_rejection)
+    )
+    return -10 * shortfall + rates.top1 + rates.oos_rejection + 0.25 * rates.answered_right
 
 
 def choose_params(training: Sequence[PreparedCase]) -> DecisionParams:
-    """The parameters with the best mean objective that keep confident-wrong answers under
+    """The parameters with the best summed objective that keep confident-wrong answers under
     the ceiling on every training rulebook (or, if none does, the fewest of them)."""
     best: tuple[tuple[int, float], DecisionParams] | None = None
     for ridge, answer, clarify in itertools.product(RIDGES, ANSWER_THRESHOLDS, CLARIFY_THRESHOLDS):
         params = DecisionParams(ridge, answer, clarify)
-        results = [case.evaluate(params) for case in training]
-        worst = max(ev.confident_wrong_rate for ev in results)
+        results = [case.rates(params) for case in training]
+        worst = max(r.confident_wrong for r in results)
         keeps = worst <= MAX_CONFIDENT_WRONG
-        value = sum(objective(ev) for ev in results) if keeps else -worst
+        value = sum(objective(r) for r in results) if keeps else -worst
         if best is None or (int(keeps), value) > best[0]:
             best = ((int(keeps), value), params)
     assert best is not None

@@ -32,6 +32,7 @@ from numpy.typing import NDArray
 from rapidfuzz import fuzz, process
 
 from knowledge.calibration import Calibration, Features, out_of_scope_bank
+from knowledge.cues import asks_points, asks_service
 from knowledge.index import (
     LexicalIndex,
     Title,
@@ -350,6 +351,8 @@ class Matcher:
             length=math.log(len(core)),
             spread=math.log(int(np.count_nonzero(recall >= 0.5 * recall[best_doc]))),
             domain=self._domain(simplified, in_background=in_background),
+            points=asks_points(simplified),
+            service=asks_service(simplified),
         )
         return Scored(simplified, ranked, features)
 

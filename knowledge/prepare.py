@@ -28,7 +28,7 @@ class DecisionParams:
 
     # Chosen by `choose_params` on all four labelled rulebooks (2026-12-02); each held-out
     # figure in docs/benchmarks.md uses the choice made without its rulebook instead.
-    ridge: float = 3.0
+    ridge: float = 0.3
     answer_threshold: float = 0.8
     clarify_threshold: float = 0.6
 

@@ -1,0 +1,31 @@
+"""What kind of question it is, from its wording: about points, or about a service.
+
+Two small phrase lists, written once for the appraisal domain (not per rulebook): staff who
+ask about an indicator ask whether something counts, how many points it costs or brings;
+office questions no rulebook answers ask where, when and how to get something done. They are
+features of the calibrated decision, weighed per rulebook like the others.
+"""
+
+from __future__ import annotations
+
+import re
+
+_POINTS = re.compile(
+    r"扣分|加分|减分|得分|分数|几分|多少分|扣多少|加多少|扣几|加几|算不算|怎么算|如何算|怎么计|"
+    r"计分|记分|算分|计入|算进|考核|考评|绩效|指标|排名|扣[^，。？！、\s]{0,3}分|加[^，。？！、\s]{0,3}分|"
+    r"能不能算|算吗|算数|怎么扣|会扣|要扣|扣吗|影响"
+)
+_SERVICE = re.compile(
+    r"怎么办理|如何办理|去哪|在哪|哪里|几点|几号|什么时候发|多少钱|怎么申请|怎么申领|怎么注册|"
+    r"登录|登不上|密码|闪退|打不开|下载|电话是多少|找谁|报名|预约|挂失|补办|开通|充值|报销|到账"
+)
+
+
+def asks_points(text: str) -> float:
+    """1.0 when the (simplified) question asks whether or how much something scores."""
+    return 1.0 if _POINTS.search(text) else 0.0
+
+
+def asks_service(text: str) -> float:
+    """1.0 when the question asks where, when or how to get something done."""
+    return 1.0 if _SERVICE.search(text) else 0.0

@@ -1,0 +1,62 @@
+"""The question-kind cues of the decision, and the fast rates the parameter search uses."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from knowledge.cues import asks_points, asks_service
+from knowledge.holdout import (
+    RIDGES,
+    PreparedCase,
+    Rates,
+    labelled_rulebooks,
+    prepare_case,
+)
+from knowledge.prepare import DecisionParams
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize(
+    ("text", "points", "service"),
+    [
+        ("这个季度上门少了两家，要扣多少分", 1.0, 0.0),
+        ("楼道里聊家常算不算一次走访", 1.0, 0.0),
+        ("被市里通报了，影响我们考核吗", 1.0, 0.0),
+        ("网格通APP老是闪退怎么办", 0.0, 1.0),
+        ("居住证怎么办理", 0.0, 1.0),
+        ("公积金在哪里查", 0.0, 1.0),
+        ("加分申请表在哪里下载", 1.0, 1.0),
+        ("入户走访率", 0.0, 0.0),
+    ],
+)
+def test_cues(text: str, points: float, service: float) -> None:
+    assert (asks_points(text), asks_service(text)) == (points, service)
+
+
+@pytest.fixture(scope="module")
+def case() -> PreparedCase:
+    book = next(b for b in labelled_rulebooks(ROOT) if b.name == "community_cadres_2026")
+    return prepare_case(book)
+
+
+def test_vectorised_rates_equal_the_full_evaluation(case: PreparedCase) -> None:
+    grid = itertools.product(RIDGES, (0.3, 0.6, 0.8, 0.9), (0.2, 0.5, 0.6, 0.9))
+    for ridge, answer, clarify in grid:
+        params = DecisionParams(ridge, answer, clarify)
+        assert case.rates(params) == Rates.of(case.evaluate(params)), params
+
+
+def test_a_service_question_is_less_in_scope_than_the_same_words_asking_about_points(
+    case: PreparedCase,
+) -> None:
+    calibration = case.calibration(DecisionParams())
+    features = case.matcher.scored("网格巡查的手机APP").features
+    assert features is not None
+    as_service = replace(features, points=0.0, service=1.0)
+    as_points = replace(features, points=1.0, service=0.0)
+    assert calibration.probabilities(as_service)[0] < calibration.probabilities(as_points)[0]
