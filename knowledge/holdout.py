@@ -25,10 +25,12 @@ from knowledge.rulebook import Rulebook
 from knowledge.rulebook_files import read_rulebook
 
 RIDGES = (0.3, 1.0, 3.0, 10.0)
-ANSWER_THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+ANSWER_THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9)
 CLARIFY_THRESHOLDS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
-# The ceiling the parameters must keep on every training rulebook.
-MAX_CONFIDENT_WRONG = 0.015
+# The confident-wrong ceilings the parameters must keep on the training rulebooks: the
+# target on every one of them, half of it on average (the margin for the one held out).
+MAX_CONFIDENT_WRONG = 0.02
+MAX_MEAN_CONFIDENT_WRONG = 0.01
 # Issue 9's targets on every held-out rulebook (the lead is over the best baseline).
 TARGETS = {"top1": 0.85, "paraphrase": 0.70, "oos": 0.90, "wrong": 0.02, "lead": 0.10}
 PARAPHRASE = "reword"  # situations told in staff's words, <= 1 shared bigram with the titles
@@ -218,13 +220,14 @@ def objective(rates: Rates) -> float:
 
 def choose_params(training: Sequence[PreparedCase]) -> DecisionParams:
     """The parameters with the best summed objective that keep confident-wrong answers under
-    the ceiling on every training rulebook (or, if none does, the fewest of them)."""
+    the ceilings on the training rulebooks (or, if none does, the fewest of them)."""
     best: tuple[tuple[int, float], DecisionParams] | None = None
     for ridge, answer, clarify in itertools.product(RIDGES, ANSWER_THRESHOLDS, CLARIFY_THRESHOLDS):
         params = DecisionParams(ridge, answer, clarify)
         results = [case.rates(params) for case in training]
         worst = max(r.confident_wrong for r in results)
-        keeps = worst <= MAX_CONFIDENT_WRONG
+        mean = sum(r.confident_wrong for r in results) / len(results)
+        keeps = worst <= MAX_CONFIDENT_WRONG and mean <= MAX_MEAN_CONFIDENT_WRONG
         value = sum(objective(r) for r in results) if keeps else -worst
         if best is None or (int(keeps), value) > best[0]:
             best = ((int(keeps), value), params)

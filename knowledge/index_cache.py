@@ -33,7 +33,7 @@ from knowledge.prepare import DecisionParams, prepare_matcher
 from knowledge.rulebook import Indicator
 from knowledge.synonyms import OfficeSynonym
 
-FORMAT_VERSION = 3  # 3: two cue features in the calibration
+FORMAT_VERSION = 3  # 3: two cue features in the calibration, new default thresholds
 LOCK_TIMEOUT_S = 600
 
 
