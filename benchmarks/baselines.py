@@ -106,7 +106,7 @@ def tune_at_equal_risk(
     cached = {q.q: best(q.q) for q in questions}
     values = sorted({round(f[1], 2) for f in cached.values() if f is not None})
     grid = [*values[:: max(1, len(values) // 60)], float("inf")]
-    chosen: tuple[float, float, float] = (-1.0, float("inf"), float("inf"))
+    chosen: tuple[float, float, float] = (-float("inf"), float("inf"), float("inf"))
     for i, clarify in enumerate(grid):
         for answer in grid[i:]:
             ev = evaluate(questions, banded(lambda t: cached[t], names, answer, clarify))
