@@ -51,7 +51,8 @@ from knowledge.holdout import (  # noqa: E402
 )
 from knowledge.index_cache import cached_matcher  # noqa: E402
 from knowledge.matcher import Matcher  # noqa: E402
-from knowledge.rulebook_files import read_rulebook, write_rulebook  # noqa: E402
+from knowledge.rulebook_files import read_rulebook  # noqa: E402
+from knowledge.rulebook_writers import write_rulebook  # noqa: E402
 
 
 def _ranked_top1(case: PreparedCase) -> float:

@@ -24,7 +24,8 @@ from knowledge.rulebook import (
     Level,
     Rulebook,
 )
-from knowledge.rulebook_files import parse_rulebook_header, rulebook_to_yaml
+from knowledge.rulebook_files import parse_rulebook_header
+from knowledge.rulebook_writers import rulebook_to_yaml
 from knowledge.synonyms import OfficeSynonym, synonyms_of, with_synonyms
 
 

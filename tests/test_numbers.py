@@ -262,7 +262,7 @@ def test_duplicate_yaml_key_is_refused_with_its_line(database_url: str, tmp_path
 def test_duplicate_key_in_the_xlsx_metadata_sheet_is_refused(tmp_path: Path) -> None:
     from openpyxl import load_workbook
 
-    from knowledge.rulebook_files import rulebook_to_xlsx
+    from knowledge.rulebook_writers import rulebook_to_xlsx
     from tests.conftest import SAMPLE_RULEBOOK
 
     path = tmp_path / "r.xlsx"

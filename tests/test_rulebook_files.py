@@ -12,14 +12,8 @@ from openpyxl import Workbook, load_workbook
 from knowledge.files import InputError
 from knowledge.matcher import Matcher, Outcome
 from knowledge.rulebook import IndicatorType, Level
-from knowledge.rulebook_files import (
-    parse_rulebook_header,
-    parse_rulebook_text,
-    read_rulebook,
-    rulebook_to_xlsx,
-    rulebook_to_yaml,
-    write_rulebook,
-)
+from knowledge.rulebook_files import parse_rulebook_header, parse_rulebook_text, read_rulebook
+from knowledge.rulebook_writers import rulebook_to_xlsx, rulebook_to_yaml, write_rulebook
 from knowledge.synonyms import OfficeSynonym, with_synonyms
 from tests.conftest import SAMPLE_RULEBOOK
 

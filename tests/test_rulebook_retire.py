@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from knowledge.rulebook_files import read_rulebook, write_rulebook
+from knowledge.rulebook_files import read_rulebook
+from knowledge.rulebook_writers import write_rulebook
 from tests.cli_helpers import kpibot
 from tests.conftest import SAMPLE_RULEBOOK
 from tests.test_rulebook_cli import counts

@@ -9,7 +9,8 @@ from openpyxl import Workbook
 
 from knowledge.files import InputError
 from knowledge.matcher import Matcher
-from knowledge.rulebook_files import parse_rulebook_text, read_rulebook, rulebook_to_yaml
+from knowledge.rulebook_files import parse_rulebook_text, read_rulebook
+from knowledge.rulebook_writers import rulebook_to_yaml
 from knowledge.synonyms import OfficeSynonym, read_synonym_table, synonyms_of, with_synonyms
 from tests.conftest import SAMPLE_RULEBOOK
 

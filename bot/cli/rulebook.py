@@ -120,7 +120,7 @@ def export_command(
     file: Annotated[Path, typer.Argument(help="导出为 .yaml 或 .xlsx")],
 ) -> None:
     """Write the live rulebook back to YAML or XLSX."""
-    from knowledge.rulebook_files import write_rulebook
+    from knowledge.rulebook_writers import write_rulebook
 
     services = services_of(ctx)
     with reported_errors():
