@@ -19,6 +19,7 @@ from knowledge.rulebook import (
     Cycle,
     Faq,
     Indicator,
+    IndicatorHeading,
     IndicatorType,
     Interpretation,
     Level,
@@ -253,6 +254,35 @@ def latest_version(*, session: Session) -> RulebookVersion | None:
     """The most recent import, if any."""
     statement = select(RulebookVersion).order_by(col(RulebookVersion.id).desc()).limit(1)
     return session.exec(statement).first()
+
+
+def live_version(*, session: Session) -> str | None:
+    """Names the live indicators without reading them: the hash of the latest import.
+
+    Only an import changes the indicators, and the document it stores (its rulebook, minus
+    learned phrasings and synonyms, which outlive versions) holds exactly the indicators it
+    made live, in order. The same rulebook imported again has the same name.
+    """
+    statement = select(RulebookVersion.sha256).order_by(col(RulebookVersion.id).desc()).limit(1)
+    return session.exec(statement).first()
+
+
+def indicator_headings(*, session: Session) -> list[IndicatorHeading]:
+    """The live indicators' codes, names, types and categories, in rulebook order."""
+    statement = (
+        select(
+            IndicatorRecord.code,
+            IndicatorRecord.name,
+            IndicatorRecord.type,
+            IndicatorRecord.category,
+        )
+        .where(col(IndicatorRecord.active).is_(True))
+        .order_by(col(IndicatorRecord.position))
+    )
+    return [
+        IndicatorHeading(code, name, IndicatorType(kind), category)
+        for code, name, kind, category in session.exec(statement)
+    ]
 
 
 def load_rulebook(*, session: Session, include_retired: bool = False) -> Rulebook | None:
