@@ -86,11 +86,10 @@ class Conversation:
             )
         from db import rulebook_store
 
-        # the headings only: reading 5,000 whole indicators would cost a fresh process more
-        # than loading its matcher
+        # an outline, not the whole rulebook: reading 5,000 indicators would cost a fresh
+        # process more than loading its matcher
         with self.services.session() as session:
-            headings = rulebook_store.indicator_headings(session=session)
-        categories = list(dict.fromkeys(i.category for i in headings if i.category))
+            categories, headings = rulebook_store.rulebook_outline(session=session)
         return Reply(
             self.renderer.html(
                 "none.html.j2", examples=example_questions(headings), categories=categories

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from db import learning_store
@@ -267,22 +268,28 @@ def live_version(*, session: Session) -> str | None:
     return session.exec(statement).first()
 
 
-def indicator_headings(*, session: Session) -> list[IndicatorHeading]:
-    """The live indicators' codes, names, types and categories, in rulebook order."""
-    statement = (
-        select(
-            IndicatorRecord.code,
-            IndicatorRecord.name,
-            IndicatorRecord.type,
-            IndicatorRecord.category,
-        )
-        .where(col(IndicatorRecord.active).is_(True))
-        .order_by(col(IndicatorRecord.position))
+def rulebook_outline(*, session: Session) -> tuple[list[str], list[IndicatorHeading]]:
+    """The live rulebook's categories, in order of first appearance, and its first indicator
+    of each type; a few small queries, not a read of every indicator."""
+    active = col(IndicatorRecord.active).is_(True)
+    first = func.min(IndicatorRecord.position)
+    categories = session.exec(
+        select(IndicatorRecord.category, first)
+        .where(active, col(IndicatorRecord.category) != "")
+        .group_by(col(IndicatorRecord.category))
+        .order_by(first)
     )
-    return [
-        IndicatorHeading(code, name, IndicatorType(kind), category)
-        for code, name, kind, category in session.exec(statement)
-    ]
+    headings: list[IndicatorHeading] = []
+    for kind in IndicatorType:
+        found = session.exec(
+            select(IndicatorRecord.code, IndicatorRecord.name, IndicatorRecord.category)
+            .where(active, col(IndicatorRecord.type) == kind.value)
+            .order_by(col(IndicatorRecord.position))
+            .limit(1)
+        ).first()
+        if found is not None:
+            headings.append(IndicatorHeading(found[0], found[1], kind, found[2]))
+    return [category for category, _position in categories], headings
 
 
 def load_rulebook(*, session: Session, include_retired: bool = False) -> Rulebook | None:

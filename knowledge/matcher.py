@@ -47,6 +47,7 @@ from knowledge.synonyms import OfficeSynonym
 from knowledge.text import phonetic, to_simplified
 
 _CODE_PATTERN = re.compile(r"[a-z]{1,4}[-_.]?\d{1,4}")
+_CODE_SEPARATORS = str.maketrans("", "", "-_.")  # as re.sub(r"[-_.]", ""), 10x faster
 
 
 class Outcome(StrEnum):
@@ -160,7 +161,7 @@ class Matcher:
             key: docs[code] for key, code in exact_answers(learned or {}).items() if code in docs
         }
         self._shares = dict(self.config.shares)
-        self._codes = {re.sub(r"[-_.]", "", code.lower()): n for n, code in enumerate(codes)}
+        self._codes = {code.lower().translate(_CODE_SEPARATORS): n for n, code in enumerate(codes)}
         self._title_phons = [t.phon for t in self.index.titles]
         self._question_phons = [t.phon for t in self.index.questions]
         self._titles_by_doc = self._by_doc(self.index.titles)

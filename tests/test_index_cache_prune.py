@@ -22,7 +22,8 @@ from knowledge.index_cache import (
     prune_cache,
 )
 from knowledge.matcher import MatcherConfig
-from knowledge.rulebook import Cycle
+from knowledge.rulebook import Cycle, IndicatorType
+from knowledge.rulebook_files import read_rulebook
 from knowledge.stored_indicators import StoredIndicators, indicator_from_json, indicator_json
 from tests.cli_helpers import kpibot
 from tests.conftest import SAMPLE_RULEBOOK
@@ -118,4 +119,10 @@ def test_a_fresh_process_answers_from_the_file_without_reading_the_indicators(
     card = kpibot(database_url, "ask", "满义度调查怎么算")
     assert card.out.splitlines()[0] == "【DL-04】纳税人满意度"
     assert card.out == expected[0]
-    assert kpibot(database_url, "ask", "食堂今天吃什么").out == expected[1]  # with examples
+    none = kpibot(database_url, "ask", "食堂今天吃什么").out
+    assert none == expected[1]
+    book = read_rulebook(SAMPLE_RULEBOOK).indicators
+    categories = list(dict.fromkeys(i.category for i in book if i.category))
+    assert f"细则涵盖：{'、'.join(categories)}。" in none
+    first_bonus = next(i for i in book if i.type is IndicatorType.BONUS)
+    assert f"· {first_bonus.name}能加几分？" in none.splitlines()
