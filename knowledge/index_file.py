@@ -8,9 +8,9 @@ calibration, and where each section lies), then the sections, each 64-byte align
   no question touches are never read;
 * lists of strings (terms, lexicon, titles, ...), each one UTF-8 block joined by newlines
   (none of them can hold one: they are cut from segments of Han characters, digits and
-  letters, or are JSON lines), so a list costs one ``decode`` and one ``split``;
-* the indicators as JSON lines, decoded one at a time when read
-  (:class:`~knowledge.stored_indicators.StoredIndicators`).
+  letters), so a list costs one ``decode`` and one ``split``;
+* the indicators, one JSON document each with its byte offsets, decoded from the map only
+  when read (:class:`~knowledge.stored_indicators.StoredIndicators`).
 
 At 5,000 indicators this loads in a few tens of milliseconds, against a fraction of a second
 for the former ``.npz`` with a JSON block, and the postings are shared by every process that
@@ -28,7 +28,7 @@ import struct
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 from numpy.typing import NDArray
@@ -45,7 +45,7 @@ _ALIGN = 64
 _SEPARATOR = "\n"
 
 
-def _texts(index: LexicalIndex, matcher: Matcher) -> dict[str, Sequence[str]]:
+def _texts(index: LexicalIndex) -> dict[str, Sequence[str]]:
     ordered_terms = sorted(index.terms, key=index.terms.__getitem__)
     return {
         "terms": ordered_terms,
@@ -58,13 +58,16 @@ def _texts(index: LexicalIndex, matcher: Matcher) -> dict[str, Sequence[str]]:
         "office_words": [word for word, _term in index.office],
         "office_terms": [term for _word, term in index.office],
         "background_terms": list(index.background),
-        "indicators": [indicator_json(i) for i in matcher.indicators],
     }
 
 
-def _arrays(index: LexicalIndex) -> dict[str, NDArray[Any]]:
+def _arrays(index: LexicalIndex, matcher: Matcher) -> dict[str, NDArray[Any]]:
     ordered_terms = sorted(index.terms, key=index.terms.__getitem__)
+    lines = [indicator_json(i).encode("utf-8") for i in matcher.indicators]
+    ends = np.cumsum([len(line) for line in lines], dtype="<i8")
     return {
+        "indicator_bytes": np.frombuffer(b"".join(lines), dtype="|u1"),
+        "indicator_offsets": np.concatenate([np.zeros(1, dtype="<i8"), ends]),
         "offsets": np.asarray(index.offsets, dtype="<i8"),
         "docs": np.asarray(index.docs, dtype="<i4"),
         "weights": np.asarray(index.weights, dtype="<f4"),
@@ -98,11 +101,11 @@ def _sections(matcher: Matcher) -> tuple[dict[str, Any], list[bytes]]:
     }
     blobs: list[bytes] = []
     position = 0
-    for name, array in _arrays(index).items():
+    for name, array in _arrays(index, matcher).items():
         header["arrays"][name] = [array.dtype.str, len(array), position]
         blobs.append(array.tobytes())
         position += -(-len(blobs[-1]) // _ALIGN) * _ALIGN
-    for name, items in _texts(index, matcher).items():
+    for name, items in _texts(index).items():
         blobs.append(_encoded(name, items))
         header["texts"][name] = [len(items), position, len(blobs[-1])]
         position += -(-len(blobs[-1]) // _ALIGN) * _ALIGN
@@ -159,6 +162,32 @@ class _Reader:
         return items
 
 
+class _MappedLines(Sequence[str]):
+    """The indicators' JSON lines, decoded from the mapped file one at a time."""
+
+    def __init__(self, data: NDArray[np.uint8], offsets: NDArray[np.int64]) -> None:
+        if len(offsets) == 0 or int(offsets[-1]) != len(data):
+            raise ValueError("indicator lines do not fit their offsets")
+        self._data = data
+        self._offsets = offsets
+
+    def __len__(self) -> int:
+        return len(self._offsets) - 1
+
+    @overload
+    def __getitem__(self, position: int) -> str: ...
+
+    @overload
+    def __getitem__(self, position: slice) -> Sequence[str]: ...
+
+    def __getitem__(self, position: int | slice) -> str | Sequence[str]:
+        if isinstance(position, slice):
+            return [self[n] for n in range(len(self))[position]]
+        number = range(len(self))[position]
+        start, end = int(self._offsets[number]), int(self._offsets[number + 1])
+        return self._data[start:end].tobytes().decode("utf-8")
+
+
 def _titles(reader: _Reader, kind: str) -> list[Title]:
     docs = reader.array(f"{kind}_docs").tolist()
     texts, phons = reader.texts(f"{kind}_texts"), reader.texts(f"{kind}_phons")
@@ -209,7 +238,9 @@ def load_matcher(
         reader = _Reader(mapped)
         calibration = reader.header["calibration"]
         indicators = StoredIndicators(
-            reader.header["codes"], reader.header["names"], reader.texts("indicators")
+            reader.header["codes"],
+            reader.header["names"],
+            _MappedLines(reader.array("indicator_bytes"), reader.array("indicator_offsets")),
         )
         index = _index(reader)
         return Matcher(
