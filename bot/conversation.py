@@ -13,13 +13,13 @@ from bot.core.reply import Button, Reply, column
 from bot.render import Renderer
 from bot.services import Services
 from knowledge.matcher import MatchResult, Outcome
-from knowledge.rulebook import Indicator, IndicatorType, Level, Rulebook
+from knowledge.rulebook import Indicator, IndicatorHeading, IndicatorType, Level
 
 FEEDBACK = (("👍 有帮助", "1"), ("👎 没帮助", "0"))
 ATTACH_BUTTON_GROUPS = 5  # groups offered attach buttons in /unanswered
 
 
-def example_questions(rulebook: Rulebook) -> list[str]:
+def example_questions(indicators: Sequence[IndicatorHeading]) -> list[str]:
     """A few questions the rulebook can answer, one per indicator type."""
     examples: list[str] = []
     phrasing = {
@@ -28,7 +28,7 @@ def example_questions(rulebook: Rulebook) -> list[str]:
         IndicatorType.DEDUCTION: "{}扣几分？",
     }
     for kind, template in phrasing.items():
-        item = next((i for i in rulebook.indicators if i.type is kind), None)
+        item = next((i for i in indicators if i.type is kind), None)
         if item is not None:
             examples.append(template.format(item.name))
     return examples
@@ -73,8 +73,6 @@ class Conversation:
 
     def reply_for(self, result: MatchResult, *, question_id: int | None = None) -> Reply:
         """The rendered reply for a match result (``question_id``: its logged question)."""
-        rulebook = self.services.rulebook()
-        assert rulebook is not None
         asked = "" if question_id is None else f":{question_id}"
         if result.status is Outcome.ANSWER and result.best is not None:
             return self.card(result.best.code, question_id=question_id)
@@ -86,10 +84,15 @@ class Conversation:
                 self.renderer.html("clarify.html.j2", matches=result.matches, numbered=False),
                 column(buttons),
             )
-        categories = list(dict.fromkeys(i.category for i in rulebook.indicators if i.category))
+        from db import rulebook_store
+
+        # an outline, not the whole rulebook: reading 5,000 indicators would cost a fresh
+        # process more than loading its matcher
+        with self.services.session() as session:
+            categories, headings = rulebook_store.rulebook_outline(session=session)
         return Reply(
             self.renderer.html(
-                "none.html.j2", examples=example_questions(rulebook), categories=categories
+                "none.html.j2", examples=example_questions(headings), categories=categories
             )
         )
 
@@ -109,13 +112,12 @@ class Conversation:
         return Reply(html, column(buttons))
 
     def find(self, code: str) -> tuple[Indicator, bool] | None:
-        """An indicator by code: from the rulebook in memory, or (retired) from the database."""
+        """An indicator by code (case-insensitive), live or retired, with its active flag.
+
+        One row from the database: a fresh process answering one question does not read the
+        whole rulebook for its card.
+        """
         code = code.strip()
-        rulebook = self.services.rulebook()
-        if rulebook is not None:
-            for indicator in rulebook.indicators:
-                if indicator.code.upper() == code.upper():
-                    return indicator, True
         from db import rulebook_store
 
         with self.services.session() as session:

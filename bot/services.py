@@ -155,24 +155,42 @@ class Services:
         it once). The phrasings are part of the cache key, so a lesson is used at once."""
         self._reload_if_changed_elsewhere()
         if self._matcher is None:
-            rulebook = self.rulebook()
-            if rulebook is None:
-                return None
-            from knowledge.index_cache import cached_matcher
-            from knowledge.learned import learned_by_code, learned_of
-            from knowledge.matcher import MatcherConfig
-            from knowledge.synonyms import synonyms_of
-
-            # The office synonyms and learned phrasings ride in the live rulebook (see
-            # db.rulebook_store.load_rulebook), so they take effect with the next reload.
-            self._matcher = cached_matcher(
-                rulebook.indicators,
-                self.settings.matcher_cache,
-                MatcherConfig(max_question_chars=self.settings.max_question_chars),
-                synonyms=synonyms_of(rulebook),
-                learned=learned_by_code(learned_of(rulebook)),
-            )
+            self._matcher = self._prepared_matcher()
         return self._matcher
+
+    def _prepared_matcher(self) -> Matcher | None:
+        """The cache file is named from the database without reading the indicators (at
+        5,000 indicators that read costs more than loading the file); they are read only
+        when the file has to be built."""
+        from db import learning_store, rulebook_store
+        from knowledge.index_cache import cached_matcher, load_cached, matcher_key
+        from knowledge.learned import learned_by_code
+        from knowledge.matcher import MatcherConfig
+
+        config = MatcherConfig(max_question_chars=self.settings.max_question_chars)
+        cache = self.settings.matcher_cache
+        while True:
+            with self.session() as session:
+                version = rulebook_store.live_version(session=session)
+                if version is None:
+                    return None
+                synonyms = learning_store.office_synonyms(session=session)
+                learned = learned_by_code(learning_store.learned_phrasings(session=session))
+            key = matcher_key(version, config, synonyms=synonyms, learned=learned)
+            found = load_cached(cache, key, config, learned=learned)
+            if found is not None:
+                return found
+            with self.session() as session:
+                rulebook = rulebook_store.load_rulebook(session=session)
+                unchanged = rulebook_store.live_version(session=session) == version
+            # An import that landed in between would put its indicators under this key:
+            # start again with the new version.
+            if rulebook is not None and unchanged:
+                break
+        self._rulebook = rulebook
+        return cached_matcher(
+            rulebook.indicators, cache, config, key=key, synonyms=synonyms, learned=learned
+        )
 
     def notice_policy(self) -> NoticePolicy:
         """When notices go out and who in the office hears of them."""

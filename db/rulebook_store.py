@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from db import learning_store
@@ -19,6 +20,7 @@ from knowledge.rulebook import (
     Cycle,
     Faq,
     Indicator,
+    IndicatorHeading,
     IndicatorType,
     Interpretation,
     Level,
@@ -254,6 +256,41 @@ def latest_version(*, session: Session) -> RulebookVersion | None:
     """The most recent import, if any."""
     statement = select(RulebookVersion).order_by(col(RulebookVersion.id).desc()).limit(1)
     return session.exec(statement).first()
+
+
+def live_version(*, session: Session) -> str | None:
+    """Names the live indicators without reading them: the hash of the latest import.
+
+    Only an import changes the indicators, and the document it stores (its rulebook, minus
+    learned phrasings and synonyms, which outlive versions) holds exactly the indicators it
+    made live, in order. The same rulebook imported again has the same name.
+    """
+    statement = select(RulebookVersion.sha256).order_by(col(RulebookVersion.id).desc()).limit(1)
+    return session.exec(statement).first()
+
+
+def rulebook_outline(*, session: Session) -> tuple[list[str], list[IndicatorHeading]]:
+    """The live rulebook's categories, in order of first appearance, and its first indicator
+    of each type; a few small queries, not a read of every indicator."""
+    active = col(IndicatorRecord.active).is_(True)
+    first = func.min(IndicatorRecord.position)
+    categories = session.exec(
+        select(IndicatorRecord.category, first)
+        .where(active, col(IndicatorRecord.category) != "")
+        .group_by(col(IndicatorRecord.category))
+        .order_by(first)
+    )
+    headings: list[IndicatorHeading] = []
+    for kind in IndicatorType:
+        found = session.exec(
+            select(IndicatorRecord.code, IndicatorRecord.name, IndicatorRecord.category)
+            .where(active, col(IndicatorRecord.type) == kind.value)
+            .order_by(col(IndicatorRecord.position))
+            .limit(1)
+        ).first()
+        if found is not None:
+            headings.append(IndicatorHeading(found[0], found[1], kind, found[2]))
+    return [category for category, _position in categories], headings
 
 
 def load_rulebook(*, session: Session, include_retired: bool = False) -> Rulebook | None:

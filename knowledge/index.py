@@ -26,6 +26,7 @@ import threading
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import jieba
 import numpy as np
@@ -111,9 +112,12 @@ def _tokenizer(words: Iterable[str]) -> jieba.Tokenizer:
     return tokenizer
 
 
-@dataclass(frozen=True)
-class Title:
-    """A short text of an indicator compared by edit distance: name, alias or question."""
+class Title(NamedTuple):
+    """A short text of an indicator compared by edit distance: name, alias or question.
+
+    A named tuple, not a dataclass: a loaded index of 5,000 indicators makes 20,000 of them,
+    and a tuple is made several times faster.
+    """
 
     doc: int
     text: str

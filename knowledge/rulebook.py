@@ -118,6 +118,16 @@ class Indicator:
 
 
 @dataclass(frozen=True)
+class IndicatorHeading:
+    """What a list of indicators shows of each: code, name, type and category."""
+
+    code: str
+    name: str
+    type: IndicatorType
+    category: str = ""
+
+
+@dataclass(frozen=True)
 class Rulebook:
     """A whole rulebook file: its indicators plus the top-level keys kept as they came."""
 

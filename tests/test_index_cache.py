@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from knowledge.index_cache import cache_key, load_matcher, prepare_cached, save_matcher
+from knowledge.index_cache import cache_key, prepare_cached
+from knowledge.index_file import load_matcher, save_matcher
 from knowledge.matcher import MatcherConfig, Outcome
 from knowledge.prepare import prepare_matcher
 from knowledge.rulebook_files import read_rulebook
@@ -37,10 +38,11 @@ QUESTIONS = [
 
 def test_a_loaded_matcher_answers_exactly_like_the_built_one(tmp_path: Path) -> None:
     built = prepare_matcher(INDICATORS, negatives=NEGATIVES)
-    path = tmp_path / "m.npz"
+    path = tmp_path / "m.idx"
     save_matcher(built, path)
-    loaded = load_matcher(path, INDICATORS, MatcherConfig())
+    loaded = load_matcher(path, MatcherConfig())
     assert loaded.calibration == built.calibration
+    assert list(loaded.indicators) == list(INDICATORS)  # decoded from the file, equal
     for question in QUESTIONS:
         assert loaded.match_question(question) == built.match_question(question)
     assert list(tmp_path.iterdir()) == [path]  # no temporary file left behind
@@ -61,16 +63,16 @@ def test_a_failed_write_leaves_no_file(tmp_path: Path, monkeypatch: pytest.Monke
     def broken(*_args: object, **_kwargs: object) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(np, "savez", broken)
+    monkeypatch.setattr(os, "replace", broken)  # after the whole file is written
     with pytest.raises(OSError, match="disk full"):
-        save_matcher(built, tmp_path / "m.npz")
+        save_matcher(built, tmp_path / "m.idx")
     assert list(tmp_path.iterdir()) == []
 
 
 def test_a_corrupt_file_is_rebuilt(tmp_path: Path) -> None:
     first, built = prepare_cached(INDICATORS[:8], tmp_path, negatives=NEGATIVES)
     assert built
-    (saved,) = tmp_path.glob("*.npz")
+    (saved,) = tmp_path.glob("*.idx")
     saved.write_bytes(b"not a zip file")
     again, rebuilt = prepare_cached(INDICATORS[:8], tmp_path, negatives=NEGATIVES)
     assert rebuilt
@@ -126,7 +128,7 @@ def test_concurrent_first_builds_build_once(tmp_path: Path) -> None:
         reports.append(json.loads(out.strip().splitlines()[-1]))
     assert sorted(r["built"] for r in reports) == [False, True]
     assert {r["best"] for r in reports} == {"DL-04"}
-    assert len(list(cache.glob("*.npz"))) == 1
+    assert len(list(cache.glob("*.idx"))) == 1
 
 
 def test_a_question_learned_for_one_indicator_is_answered_directly_after_a_load(
