@@ -114,10 +114,15 @@ class Conversation:
     def find(self, code: str) -> tuple[Indicator, bool] | None:
         """An indicator by code (case-insensitive), live or retired, with its active flag.
 
-        One row from the database: a fresh process answering one question does not read the
-        whole rulebook for its card.
+        From the matcher when this process holds it (the card of an answer costs no query),
+        else one row from the database: a fresh process does not read the whole rulebook
+        for one card.
         """
         code = code.strip()
+        matcher = self.services.loaded_matcher()
+        held = matcher.indicator(code) if matcher is not None else None
+        if held is not None:
+            return held, True
         from db import rulebook_store
 
         with self.services.session() as session:

@@ -158,6 +158,10 @@ class Services:
             self._matcher = self._prepared_matcher()
         return self._matcher
 
+    def loaded_matcher(self) -> Matcher | None:
+        """The matcher if this process has it in memory already (never loads or builds one)."""
+        return self._matcher
+
     def _prepared_matcher(self) -> Matcher | None:
         """The cache file is named from the database without reading the indicators (at
         5,000 indicators that read costs more than loading the file); they are read only

@@ -163,10 +163,16 @@ class Matcher:
         }
         self._shares = dict(self.config.shares)
         self._codes = {code.lower().translate(_CODE_SEPARATORS): n for n, code in enumerate(codes)}
+        self._by_code = {code.upper(): n for n, code in enumerate(codes)}
         self._title_phons = [t.phon for t in self.index.titles]
         self._question_phons = [t.phon for t in self.index.questions]
         self._titles_by_doc = self._by_doc(self.index.titles)
         self._questions_by_doc = self._by_doc(self.index.questions)
+
+    def indicator(self, code: str) -> Indicator | None:
+        """The indicator with this code (case-insensitive), if the matcher holds it."""
+        doc = self._by_code.get(code.strip().upper())
+        return None if doc is None else self.indicators[doc]
 
     @staticmethod
     def _by_doc(titles: list[Title]) -> dict[int, list[int]]:

@@ -227,3 +227,26 @@ def test_one_users_messages_at_once_keep_one_state(services: Services) -> None:
     assert services.dispatcher.handle(WECOM, "boss", Text("3")).text.startswith(
         "<b>【DL-01】税收收入完成率</b>"
     )  # the third choice offered (派出机构解读) is remembered once
+
+
+def test_an_answer_card_is_built_from_the_matcher_without_reading_indicators(
+    services: Services,
+) -> None:
+    from sqlalchemy import event
+
+    services.conversation.ask("纳税人满意度怎么算", channel=WECOM)  # loads the matcher
+    statements: list[str] = []
+
+    def seen(*args: object) -> None:
+        statements.append(str(args[2]).lower())
+
+    event.listen(services.engine, "before_cursor_execute", seen)
+    try:
+        reply = services.conversation.ask("纳税人满意度怎么算", channel=WECOM)
+    finally:
+        event.remove(services.engine, "before_cursor_execute", seen)
+    assert "纳税人满意度" in reply.text
+    assert statements, "the question is still logged"
+    assert [s for s in statements if "indicator" in s and "select" in s] == []
+    # a retired or unknown code still goes to the database
+    assert services.conversation.find("NO-SUCH-CODE") is None
