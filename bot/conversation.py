@@ -64,11 +64,11 @@ class Conversation:
         """Log every question for the office's reports; the new log ids, in order."""
         if not results:
             return []
-        from db import question_log
+        from db import question_path
 
-        with self.services.session() as session:
-            return question_log.log_questions(
-                session=session, results=results, channel=channel, asked_by=asked_by
+        with self.services.connection() as connection:
+            return question_path.log_questions(
+                connection, results, channel=channel, asked_by=asked_by
             )
 
     def reply_for(self, result: MatchResult, *, question_id: int | None = None) -> Reply:

@@ -5,7 +5,9 @@ The bot (:mod:`bot.telegram.app`), the console (:mod:`bot.console`) and the CLI
 the database engine, the reply renderer, the rulebook and matcher cache, and the use-case
 objects (conversation, scoreboard, membership, uploads, notices) with the dispatcher over
 them. Each is built on first use, and its module imported then, so a command pays only for
-what it touches (``kpibot --help`` imports no SQLAlchemy, ``kpibot ask`` no Telegram).
+what it touches (``kpibot --help`` imports no SQLAlchemy; ``kpibot ask`` imports no Telegram,
+and no ORM: the question path reads and writes through :meth:`Services.connection`, in
+SQLAlchemy Core, see :mod:`db.question_path`).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from zoneinfo import ZoneInfo
 from bot.settings import Settings
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Engine
+    from sqlalchemy.engine import Connection, Engine
     from sqlmodel import Session
 
     from bot.conversation import Conversation
@@ -121,15 +123,22 @@ class Services:
         with session_scope(self.engine) as session:
             yield session
 
+    @contextmanager
+    def connection(self) -> Iterator[Connection]:
+        """A unit of work in SQLAlchemy Core, for the question path (:mod:`db.question_path`),
+        which needs no ORM: committed on success, rolled back on error."""
+        with self.engine.begin() as connection:
+            yield connection
+
     # ------------------------------------------------------------ the rulebook cache
 
     def rulebook(self) -> Rulebook | None:
         """The live rulebook, cached until :meth:`reload`."""
         if self._rulebook is None:
-            from db import rulebook_store
+            from db import question_path
 
-            with self.session() as session:
-                self._rulebook = rulebook_store.load_rulebook(session=session)
+            with self.connection() as connection:
+                self._rulebook = question_path.load_rulebook(connection)
         return self._rulebook
 
     def _reload_if_changed_elsewhere(self) -> None:
@@ -141,10 +150,10 @@ class Services:
         ):
             return
         self._stamp_checked = now
-        from db import learning_store
+        from db import question_path
 
-        with self.session() as session:
-            stamp = learning_store.learning_stamp(session=session)
+        with self.connection() as connection:
+            stamp = question_path.learning_stamp(connection)
         if self._stamp is not None and stamp != self._stamp:
             self.reload()
         self._stamp = stamp
@@ -164,7 +173,7 @@ class Services:
             from knowledge.synonyms import synonyms_of
 
             # The office synonyms and learned phrasings ride in the live rulebook (see
-            # db.rulebook_store.load_rulebook), so they take effect with the next reload.
+            # db.question_path.load_rulebook), so they take effect with the next reload.
             self._matcher = cached_matcher(
                 rulebook.indicators,
                 self.settings.matcher_cache,

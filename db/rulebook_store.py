@@ -10,21 +10,15 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from db import learning_store
+from db import learning_store, question_path
 from db.models import IndicatorRecord, RulebookVersion, utcnow
+from db.question_path import indicator_from_record
+from db.session import connection_of
 from knowledge.files import InputError, Problem
 from knowledge.learned import LearnedPhrasing, learned_of, with_learned
-from knowledge.points import cents_of, points_of
-from knowledge.rulebook import (
-    Cycle,
-    Faq,
-    Indicator,
-    IndicatorType,
-    Interpretation,
-    Level,
-    Rulebook,
-)
-from knowledge.rulebook_files import parse_rulebook_header, rulebook_to_yaml
+from knowledge.points import cents_of
+from knowledge.rulebook import Indicator, Rulebook
+from knowledge.rulebook_files import rulebook_to_yaml
 from knowledge.synonyms import OfficeSynonym, synonyms_of, with_synonyms
 
 
@@ -56,26 +50,6 @@ def _record_values(indicator: Indicator) -> dict[str, Any]:
         ],
         "faq": [{"q": f.q, "a": f.a} for f in indicator.faq],
     }
-
-
-def indicator_from_record(record: IndicatorRecord) -> Indicator:
-    """The domain indicator stored in a row."""
-    return Indicator(
-        code=record.code,
-        name=record.name,
-        type=IndicatorType(record.type),
-        points=points_of(record.points_cents),
-        category=record.category,
-        cap=points_of(record.cap_cents) if record.cap_cents is not None else None,
-        owner=record.owner,
-        cycle=Cycle(record.cycle) if record.cycle else None,
-        standard=record.standard,
-        aliases=tuple(record.aliases),
-        interpretations=tuple(
-            Interpretation(Level(i["level"]), i["text"]) for i in record.interpretations
-        ),
-        faq=tuple(Faq(f["q"], f["a"]) for f in record.faq),
-    )
 
 
 @dataclass(frozen=True)
@@ -249,33 +223,10 @@ def _parse_moment(text: str) -> datetime | None:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-def latest_version(*, session: Session) -> RulebookVersion | None:
-    """The most recent import, if any."""
-    statement = select(RulebookVersion).order_by(col(RulebookVersion.id).desc()).limit(1)
-    return session.exec(statement).first()
-
-
 def load_rulebook(*, session: Session, include_retired: bool = False) -> Rulebook | None:
-    """The live rulebook (title, year and scoring of the latest import plus active indicators)."""
-    version = latest_version(session=session)
-    if version is None:
-        return None
-    statement = select(IndicatorRecord).order_by(col(IndicatorRecord.position))
-    if not include_retired:
-        statement = statement.where(col(IndicatorRecord.active).is_(True))
-    records = session.exec(statement).all()
-    stored = parse_rulebook_header(version.document, source=version.source)
-    live = Rulebook(
-        title=stored.title,
-        year=stored.year,
-        indicators=tuple(indicator_from_record(r) for r in records),
-        scoring=stored.scoring,
-        extra=stored.extra,
-    )
-    return with_synonyms(
-        with_learned(live, learning_store.learned_phrasings(session=session)),
-        learning_store.office_synonyms(session=session),
-    )
+    """The live rulebook (title, year and scoring of the latest import plus active indicators,
+    learned phrasings and office synonyms): :func:`db.question_path.load_rulebook`."""
+    return question_path.load_rulebook(connection_of(session), include_retired=include_retired)
 
 
 def find_indicator(*, session: Session, code: str) -> tuple[Indicator, bool] | None:

@@ -24,7 +24,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
-from filelock import FileLock
 
 from knowledge.calibration import Calibration, out_of_scope_bank
 from knowledge.index import LexicalIndex, Title
@@ -181,6 +180,8 @@ def prepare_cached(
     if path.is_file():
         with contextlib.suppress(ValueError):
             return load_matcher(path, indicators, config, learned=learned), False
+    from filelock import FileLock  # only a builder locks; its asyncio support costs a reader
+
     cache_dir.mkdir(parents=True, exist_ok=True)
     with FileLock(str(cache_dir / f"matcher-{key}.lock"), timeout=LOCK_TIMEOUT_S):
         if path.is_file():  # another process built it while this one waited
