@@ -101,6 +101,36 @@ def test_help_imports_neither_the_database_nor_the_matcher(tmp_path: Path) -> No
     assert sorted(NOT_FOR_HELP & modules) == []
 
 
+COLLECTOR = """
+import gc
+from bot.cli import collector
+
+collector.resume_after_start_up()  # not paused: leaves the collector alone
+print(gc.isenabled(), gc.get_freeze_count())
+collector.pause_for_start_up()
+print(gc.isenabled())
+built = [[n] for n in range(1000)]
+collector.resume_after_start_up()
+frozen = gc.get_freeze_count()
+print(gc.isenabled(), frozen > 1000)
+later = [[n] for n in range(1000)]
+collector.resume_after_start_up()  # once only: the command's own objects stay collectable
+print(gc.get_freeze_count() == frozen)
+"""
+
+
+def test_the_collector_is_paused_for_start_up_and_resumed_with_start_up_frozen() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", COLLECTOR],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=60,
+        check=True,
+    )
+    assert done.stdout.split("\n") == ["True 0", "False", "True True", "True", ""]
+
+
 def _shape(table: Table, dialect: Dialect) -> dict[str, tuple[str, bool, bool]]:
     """Each column's SQL type as the dialect writes it, its nullability and primary key."""
     return {
