@@ -1,10 +1,10 @@
 """Python's cyclic garbage collector over the life of a ``kpibot`` process.
 
 Starting a command builds only long-lived objects: the command table, the settings and the
-hundreds of modules behind them. The collector finds no garbage among them, yet as the heap grows it walks them
-again and again; and at exit the interpreter's last collections walk every object once more,
-although the process is about to release them all. Together that was about a fifth of the
-CPU of a fresh ``kpibot ask`` (docs/benchmarks.md, "Start-up").
+hundreds of modules behind them. The collector finds no garbage among them, yet as the heap
+grows it walks them again and again; and at exit the interpreter's last collections walk
+every object once more, although the process is about to release them all. Together that
+was about a fifth of the CPU of a fresh ``kpibot ask`` (docs/benchmarks.md, "Start-up").
 
 So :func:`bot.cli.main.main`, the process's entry point, pauses the collector until the
 command is about to run, then freezes what start-up built (``gc.freeze``: left out of later
