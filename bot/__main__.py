@@ -1,5 +1,5 @@
 """``python -m bot`` runs the command line."""
 
-from bot.cli.main import run
+from bot.cli.main import main
 
-run()
+main()

@@ -64,11 +64,11 @@ class Conversation:
         """Log every question for the office's reports; the new log ids, in order."""
         if not results:
             return []
-        from db import question_log
+        from db import question_path
 
-        with self.services.session() as session:
-            return question_log.log_questions(
-                session=session, results=results, channel=channel, asked_by=asked_by
+        with self.services.connection() as connection:
+            return question_path.log_questions(
+                connection, results, channel=channel, asked_by=asked_by
             )
 
     def reply_for(self, result: MatchResult, *, question_id: int | None = None) -> Reply:
@@ -84,12 +84,12 @@ class Conversation:
                 self.renderer.html("clarify.html.j2", matches=result.matches, numbered=False),
                 column(buttons),
             )
-        from db import rulebook_store
+        from db import question_path
 
         # an outline, not the whole rulebook: reading 5,000 indicators would cost a fresh
         # process more than loading its matcher
-        with self.services.session() as session:
-            categories, headings = rulebook_store.rulebook_outline(session=session)
+        with self.services.connection() as connection:
+            categories, headings = question_path.rulebook_outline(connection)
         return Reply(
             self.renderer.html(
                 "none.html.j2", examples=example_questions(headings), categories=categories
@@ -123,10 +123,10 @@ class Conversation:
         held = matcher.indicator(code) if matcher is not None else None
         if held is not None:
             return held, True
-        from db import rulebook_store
+        from db import question_path
 
-        with self.services.session() as session:
-            return rulebook_store.find_indicator(session=session, code=code)
+        with self.services.connection() as connection:
+            return question_path.find_indicator(connection, code)
 
     def card(
         self, code: str, level: Level | None = None, *, question_id: int | None = None

@@ -5,7 +5,9 @@ The bot (:mod:`bot.telegram.app`), the console (:mod:`bot.console`) and the CLI
 the database engine, the reply renderer, the rulebook and matcher cache, and the use-case
 objects (conversation, scoreboard, membership, uploads, notices) with the dispatcher over
 them. Each is built on first use, and its module imported then, so a command pays only for
-what it touches (``kpibot --help`` imports no SQLAlchemy, ``kpibot ask`` no Telegram).
+what it touches (``kpibot --help`` imports no SQLAlchemy; ``kpibot ask`` imports no Telegram,
+and no ORM: the question path reads and writes through :meth:`Services.connection`, in
+SQLAlchemy Core, see :mod:`db.question_path`).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from zoneinfo import ZoneInfo
 from bot.settings import Settings
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Engine
+    from sqlalchemy.engine import Connection, Engine
     from sqlmodel import Session
 
     from bot.conversation import Conversation
@@ -121,15 +123,22 @@ class Services:
         with session_scope(self.engine) as session:
             yield session
 
+    @contextmanager
+    def connection(self) -> Iterator[Connection]:
+        """A unit of work in SQLAlchemy Core, for the question path (:mod:`db.question_path`),
+        which needs no ORM: committed on success, rolled back on error."""
+        with self.engine.begin() as connection:
+            yield connection
+
     # ------------------------------------------------------------ the rulebook cache
 
     def rulebook(self) -> Rulebook | None:
         """The live rulebook, cached until :meth:`reload`."""
         if self._rulebook is None:
-            from db import rulebook_store
+            from db import question_path
 
-            with self.session() as session:
-                self._rulebook = rulebook_store.load_rulebook(session=session)
+            with self.connection() as connection:
+                self._rulebook = question_path.load_rulebook(connection)
         return self._rulebook
 
     def _reload_if_changed_elsewhere(self) -> None:
@@ -141,10 +150,10 @@ class Services:
         ):
             return
         self._stamp_checked = now
-        from db import learning_store
+        from db import question_path
 
-        with self.session() as session:
-            stamp = learning_store.learning_stamp(session=session)
+        with self.connection() as connection:
+            stamp = question_path.learning_stamp(connection)
         if self._stamp is not None and stamp != self._stamp:
             self.reload()
         self._stamp = stamp
@@ -165,8 +174,8 @@ class Services:
     def _prepared_matcher(self) -> Matcher | None:
         """The cache file is named from the database without reading the indicators (at
         5,000 indicators that read costs more than loading the file); they are read only
-        when the file has to be built."""
-        from db import learning_store, rulebook_store
+        when the file has to be built. SQLAlchemy Core only (:mod:`db.question_path`)."""
+        from db import question_path
         from knowledge.index_cache import cached_matcher, load_cached, matcher_key
         from knowledge.learned import learned_by_code
         from knowledge.matcher import MatcherConfig
@@ -174,19 +183,19 @@ class Services:
         config = MatcherConfig(max_question_chars=self.settings.max_question_chars)
         cache = self.settings.matcher_cache
         while True:
-            with self.session() as session:
-                version = rulebook_store.live_version(session=session)
+            with self.connection() as connection:
+                version = question_path.live_version(connection)
                 if version is None:
                     return None
-                synonyms = learning_store.office_synonyms(session=session)
-                learned = learned_by_code(learning_store.learned_phrasings(session=session))
+                synonyms = question_path.office_synonyms(connection)
+                learned = learned_by_code(question_path.learned_phrasings(connection))
             key = matcher_key(version, config, synonyms=synonyms, learned=learned)
             found = load_cached(cache, key, config, learned=learned)
             if found is not None:
                 return found
-            with self.session() as session:
-                rulebook = rulebook_store.load_rulebook(session=session)
-                unchanged = rulebook_store.live_version(session=session) == version
+            with self.connection() as connection:
+                rulebook = question_path.load_rulebook(connection)
+                unchanged = question_path.live_version(connection) == version
             # An import that landed in between would put its indicators under this key:
             # start again with the new version.
             if rulebook is not None and unchanged:

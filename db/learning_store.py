@@ -1,8 +1,9 @@
 """Data access for what the matcher learns from use: phrasings, office synonyms, votes.
 
 Learned phrasings and synonyms outlive rulebook versions: an import adds the ones its file
-carries and never deletes any, and :func:`db.rulebook_store.load_rulebook` puts them back into
-the live rulebook, so whatever reads the rulebook (the matcher, an export) sees them.
+carries and never deletes any, and :func:`db.question_path.load_rulebook` puts them back into
+the live rulebook, so whatever reads the rulebook (the matcher, an export) sees them. That
+module also reads them, and keeps the stamp that says when they changed, without the ORM.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, delete, select
 
+from db import question_path
 from db.models import (
     LearnedPhrasingRecord,
     OfficeSynonymRecord,
@@ -23,7 +25,8 @@ from db.models import (
     QuestionLog,
     RulebookVersion,
 )
-from knowledge.learned import LearnedPhrasing, LearnedSource
+from db.session import connection_of
+from knowledge.learned import LearnedSource
 from knowledge.synonyms import OfficeSynonym
 from knowledge.text import compact
 
@@ -44,10 +47,6 @@ def _insert_once(session: Session, row: SQLModel) -> bool:
     except IntegrityError:
         return False
     return True
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="seconds")
 
 
 # ---------------------------------------------------------------- learned phrasings
@@ -86,21 +85,6 @@ def learn_phrasing(
     if learned_at is not None:
         row.learned_at = learned_at
     return _insert_once(session, row)
-
-
-def learned_phrasings(*, session: Session) -> list[LearnedPhrasing]:
-    """Every learned phrasing, oldest first."""
-    rows = session.exec(select(LearnedPhrasingRecord).order_by(col(LearnedPhrasingRecord.id)))
-    return [
-        LearnedPhrasing(
-            code=row.indicator_code,
-            question=row.question,
-            source=LearnedSource(row.source),
-            by=row.learned_by,
-            at=_iso(row.learned_at),
-        )
-        for row in rows
-    ]
 
 
 def forget_phrasing(*, session: Session, code: str, question: str) -> int:
@@ -222,8 +206,7 @@ def attach_questions(
 
 def office_synonyms(*, session: Session) -> list[OfficeSynonym]:
     """The office synonym table, oldest entry first."""
-    rows = session.exec(select(OfficeSynonymRecord).order_by(col(OfficeSynonymRecord.id)))
-    return [OfficeSynonym(row.word, row.term) for row in rows]
+    return question_path.office_synonyms(connection_of(session))
 
 
 def add_synonyms(*, session: Session, synonyms: Iterable[OfficeSynonym], by: str) -> int:
@@ -252,15 +235,6 @@ def remove_synonyms(*, session: Session, word: str, term: str | None = None) -> 
 
 
 # ---------------------------------------------------------------- freshness and the report
-
-
-def learning_stamp(*, session: Session) -> tuple[object, ...]:
-    """Changes whenever the rulebook, a phrasing or a synonym changes (ids only grow)."""
-    parts = []
-    for model in (RulebookVersion, LearnedPhrasingRecord, OfficeSynonymRecord):
-        identity = col(model.id)
-        parts.append(session.exec(select(func.count(identity), func.max(identity))).one())
-    return tuple(parts)
 
 
 @dataclass

@@ -6,16 +6,13 @@ the persisted rows, not API payloads.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Column, Date, DateTime, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-
-def utcnow() -> datetime:
-    """The current time, timezone-aware UTC."""
-    return datetime.now(UTC)
+from db.tables import utcnow as utcnow  # one clock for every row's timestamps
 
 
 class RulebookVersion(SQLModel, table=True):

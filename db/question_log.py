@@ -3,45 +3,20 @@
 Answered questions are kept too: the office's question report counts them per indicator, and
 a 👍 or a clarify pick names the logged question (its id travels in the button), so what was
 asked is known when the button comes back, in any process, after any restart.
+
+Questions are written by :func:`db.question_path.log_questions` (SQLAlchemy Core, as part of
+answering them); this module holds the office's reads of the log.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, and_
 from sqlmodel import Session, col, select
 
 from db.models import QuestionLog
-from knowledge.matcher import MatchResult, Outcome
-
-MAX_LOGGED_CHARS = 500
-
-
-def log_questions(
-    *, session: Session, results: Sequence[MatchResult], channel: str, asked_by: str = ""
-) -> list[int]:
-    """Record every result; return the new rows' ids in the order of ``results``."""
-    rows = [
-        QuestionLog(
-            question=result.question[:MAX_LOGGED_CHARS],
-            normalized=result.normalized[:MAX_LOGGED_CHARS],
-            status=result.status.value,
-            candidates=[m.code for m in result.matches],
-            channel=channel,
-            asked_by=asked_by,
-            indicator_code=(
-                result.best.code
-                if result.status is Outcome.ANSWER and result.best is not None
-                else None
-            ),
-        )
-        for result in results
-    ]
-    session.add_all(rows)
-    session.flush()
-    return [row.id for row in rows if row.id is not None]
+from knowledge.matcher import Outcome
 
 
 def _open_questions() -> ColumnElement[bool]:

@@ -8,25 +8,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
-from db import learning_store
+from db import learning_store, question_path
 from db.models import IndicatorRecord, RulebookVersion, utcnow
+from db.session import connection_of
 from knowledge.files import InputError, Problem
 from knowledge.learned import LearnedPhrasing, learned_of, with_learned
-from knowledge.points import cents_of, points_of
-from knowledge.rulebook import (
-    Cycle,
-    Faq,
-    Indicator,
-    IndicatorHeading,
-    IndicatorType,
-    Interpretation,
-    Level,
-    Rulebook,
-)
-from knowledge.rulebook_files import parse_rulebook_header
+from knowledge.points import cents_of
+from knowledge.rulebook import Indicator, IndicatorHeading, Rulebook
 from knowledge.rulebook_writers import rulebook_to_yaml
 from knowledge.synonyms import OfficeSynonym, synonyms_of, with_synonyms
 
@@ -59,26 +49,6 @@ def _record_values(indicator: Indicator) -> dict[str, Any]:
         ],
         "faq": [{"q": f.q, "a": f.a} for f in indicator.faq],
     }
-
-
-def indicator_from_record(record: IndicatorRecord) -> Indicator:
-    """The domain indicator stored in a row."""
-    return Indicator(
-        code=record.code,
-        name=record.name,
-        type=IndicatorType(record.type),
-        points=points_of(record.points_cents),
-        category=record.category,
-        cap=points_of(record.cap_cents) if record.cap_cents is not None else None,
-        owner=record.owner,
-        cycle=Cycle(record.cycle) if record.cycle else None,
-        standard=record.standard,
-        aliases=tuple(record.aliases),
-        interpretations=tuple(
-            Interpretation(Level(i["level"]), i["text"]) for i in record.interpretations
-        ),
-        faq=tuple(Faq(f["q"], f["a"]) for f in record.faq),
-    )
 
 
 @dataclass(frozen=True)
@@ -252,78 +222,23 @@ def _parse_moment(text: str) -> datetime | None:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-def latest_version(*, session: Session) -> RulebookVersion | None:
-    """The most recent import, if any."""
-    statement = select(RulebookVersion).order_by(col(RulebookVersion.id).desc()).limit(1)
-    return session.exec(statement).first()
-
-
 def live_version(*, session: Session) -> str | None:
-    """Names the live indicators without reading them: the hash of the latest import.
-
-    Only an import changes the indicators, and the document it stores (its rulebook, minus
-    learned phrasings and synonyms, which outlive versions) holds exactly the indicators it
-    made live, in order. The same rulebook imported again has the same name.
-    """
-    statement = select(RulebookVersion.sha256).order_by(col(RulebookVersion.id).desc()).limit(1)
-    return session.exec(statement).first()
+    """The hash of the latest import (see :func:`db.question_path.live_version`)."""
+    return question_path.live_version(connection_of(session))
 
 
 def rulebook_outline(*, session: Session) -> tuple[list[str], list[IndicatorHeading]]:
-    """The live rulebook's categories, in order of first appearance, and its first indicator
-    of each type; a few small queries, not a read of every indicator."""
-    active = col(IndicatorRecord.active).is_(True)
-    first = func.min(IndicatorRecord.position)
-    categories = session.exec(
-        select(IndicatorRecord.category, first)
-        .where(active, col(IndicatorRecord.category) != "")
-        .group_by(col(IndicatorRecord.category))
-        .order_by(first)
-    )
-    headings: list[IndicatorHeading] = []
-    for kind in IndicatorType:
-        found = session.exec(
-            select(IndicatorRecord.code, IndicatorRecord.name, IndicatorRecord.category)
-            .where(active, col(IndicatorRecord.type) == kind.value)
-            .order_by(col(IndicatorRecord.position))
-            .limit(1)
-        ).first()
-        if found is not None:
-            headings.append(IndicatorHeading(found[0], found[1], kind, found[2]))
-    return [category for category, _position in categories], headings
+    """The live rulebook's categories and first indicator of each type
+    (:func:`db.question_path.rulebook_outline`)."""
+    return question_path.rulebook_outline(connection_of(session))
 
 
 def load_rulebook(*, session: Session, include_retired: bool = False) -> Rulebook | None:
-    """The live rulebook (title, year and scoring of the latest import plus active indicators)."""
-    version = latest_version(session=session)
-    if version is None:
-        return None
-    statement = select(IndicatorRecord).order_by(col(IndicatorRecord.position))
-    if not include_retired:
-        statement = statement.where(col(IndicatorRecord.active).is_(True))
-    records = session.exec(statement).all()
-    stored = parse_rulebook_header(version.document, source=version.source)
-    live = Rulebook(
-        title=stored.title,
-        year=stored.year,
-        indicators=tuple(indicator_from_record(r) for r in records),
-        scoring=stored.scoring,
-        extra=stored.extra,
-    )
-    return with_synonyms(
-        with_learned(live, learning_store.learned_phrasings(session=session)),
-        learning_store.office_synonyms(session=session),
-    )
+    """The live rulebook (title, year and scoring of the latest import plus active indicators,
+    learned phrasings and office synonyms): :func:`db.question_path.load_rulebook`."""
+    return question_path.load_rulebook(connection_of(session), include_retired=include_retired)
 
 
 def find_indicator(*, session: Session, code: str) -> tuple[Indicator, bool] | None:
     """An indicator by code (case-insensitive), retired or not, with its active flag."""
-    record = (
-        session.get(IndicatorRecord, code)
-        or session.exec(
-            select(IndicatorRecord).where(col(IndicatorRecord.code).ilike(code))
-        ).first()
-    )
-    if record is None:
-        return None
-    return indicator_from_record(record), record.active
+    return question_path.find_indicator(connection_of(session), code)

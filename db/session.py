@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import event
+from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
-from sqlmodel import Session, create_engine
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+    from sqlmodel import Session
 
 
 def normalize_url(url: str) -> str:
@@ -42,6 +45,10 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
 @contextmanager
 def session_scope(engine: Engine) -> Iterator[Session]:
     """A session committed on success and rolled back on any error."""
+    # Imported here: the question path works in SQLAlchemy Core (db.question_path), and a
+    # process that only answers questions never pays for the ORM and SQLModel.
+    from sqlmodel import Session
+
     with Session(engine, expire_on_commit=False) as session:
         try:
             yield session
@@ -49,3 +56,10 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+def connection_of(session: Session) -> Connection:
+    """The session's connection for Core statements, its pending changes flushed first (as
+    the session's own queries would) so that what they read includes them."""
+    session.flush()
+    return session.connection()

@@ -26,9 +26,8 @@ import threading
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-import jieba
 import numpy as np
 from numpy.typing import NDArray
 
@@ -36,6 +35,9 @@ from knowledge.rulebook import Indicator
 from knowledge.synonyms import OfficeSynonym
 from knowledge.text import bigrams, phonetic, segments, strip_fillers, to_simplified
 from knowledge.thesaurus import synonym_groups
+
+if TYPE_CHECKING:
+    import jieba
 
 FIELD_WEIGHTS: Mapping[str, float] = {
     "name": 1.0,
@@ -58,7 +60,6 @@ _EXCLUSION = re.compile(
     r"|[^。；;，,、！!？?\n]*除外"
 )
 _MAX_WORD = 6
-jieba.setLogLevel(60)  # its start-up chatter is not ours to print
 _jieba_lock = threading.Lock()
 _base_tokenizer: jieba.Tokenizer | None = None
 
@@ -94,10 +95,18 @@ def question_char_terms(text: str) -> set[Term]:
 
 
 def _tokenizer(words: Iterable[str]) -> jieba.Tokenizer:
-    """A jieba tokenizer of its own: the shared base dictionary plus this rulebook's terms."""
+    """A jieba tokenizer of its own: the shared base dictionary plus this rulebook's terms.
+
+    jieba is imported here, not with the module: only building an index cuts text into words
+    (a loaded index looks question words up in its lexicon), and importing jieba costs a
+    tenth of a second of every process that merely answers questions.
+    """
     global _base_tokenizer
+    import jieba
+
     with _jieba_lock:
         if _base_tokenizer is None:
+            jieba.setLogLevel(60)  # its start-up chatter is not ours to print
             _base_tokenizer = jieba.Tokenizer()
             _base_tokenizer.initialize()
         base = _base_tokenizer

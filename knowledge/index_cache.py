@@ -24,8 +24,6 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from filelock import FileLock, Timeout
-
 from knowledge.calibration import out_of_scope_bank
 from knowledge.index_file import FORMAT_VERSION, load_matcher, save_matcher
 from knowledge.matcher import Matcher, MatcherConfig
@@ -177,6 +175,8 @@ def prepare_cached(
     if found is not None:
         return found, False
     path = cache_path(cache_dir, key)
+    from filelock import FileLock  # only a builder locks; its asyncio support costs a reader
+
     cache_dir.mkdir(parents=True, exist_ok=True)
     with FileLock(str(_lock_path(path)), timeout=LOCK_TIMEOUT_S):
         found = load_cached(cache_dir, key, config, learned=learned)
@@ -206,6 +206,8 @@ def _age(path: Path, now: float) -> float | None:
 def _remove_unless_locked(path: Path) -> bool:
     """Delete a cache file and its lock file while holding that lock; False if someone
     holds it (a builder of that version: it is current for them)."""
+    from filelock import FileLock, Timeout  # only after a build
+
     lock_path = _lock_path(path)
     try:
         with FileLock(str(lock_path), timeout=0):

@@ -9,7 +9,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from bot.cli import database, learning, questions, rulebook, scoring, telegram_bot, users
+from bot.cli import (
+    collector,
+    database,
+    learning,
+    questions,
+    rulebook,
+    scoring,
+    telegram_bot,
+    users,
+)
 from bot.cli import notices as notices_cli
 from bot.cli.chinese import ChineseCommand, ChineseGroup, chinese_typer
 from bot.cli.context import fail, reported_errors, services_of
@@ -69,6 +78,7 @@ def root(
     services = Services(load_settings(db))
     ctx.obj = services
     ctx.call_on_close(services.close)
+    collector.resume_after_start_up()  # the command's own work is collected as usual
 
 
 def ensure_sample_rulebook(services: Services) -> bool:
@@ -207,3 +217,14 @@ def run() -> None:
         logger.info("command stopped by a fault: %s", sentence, exc_info=exc)
         sys.stderr.write(sentence + "\n")
         raise SystemExit(FAULT_EXIT_CODE) from None
+
+
+def main() -> None:
+    """The ``kpibot`` console script and ``python -m bot``: :func:`run` in a process of its own,
+    with the garbage collector paused while it starts and out of the way when it exits
+    (:mod:`bot.cli.collector`)."""
+    collector.pause_for_start_up()
+    try:
+        run()
+    finally:
+        collector.release_at_exit()

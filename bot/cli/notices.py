@@ -6,7 +6,6 @@ same outbox as the running bot, so the two never send a notice twice.
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
@@ -136,6 +135,8 @@ def remind_command(
     if services.settings.telegram_token is None or not send:
         say("消息已在发送队列中，将由运行中的机器人（kpibot run）发出。")
         return
+    import asyncio  # only sending now needs an event loop; every other command goes without
+
     result = asyncio.run(_send_now(services, rectification))
     say(
         f"已发送 {result.sent} 条，失败 {result.failed} 条，"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Annotated
 
@@ -24,6 +23,8 @@ def run_command(
     poll_interval: Annotated[float, typer.Option("--poll-interval", help="轮询间隔（秒）")] = 0.0,
 ) -> None:
     """Run every configured door until interrupted."""
+    import asyncio
+
     from bot.run import Listen, NothingToRunError, configured_doors, needs_http, run_doors
     from bot.server import ServerStartError
 
