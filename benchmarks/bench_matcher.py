@@ -175,9 +175,9 @@ def accuracy() -> None:
 _CLI = """
 import json, resource, sys
 sys.argv = ["kpibot", *sys.argv[1:]]
-from bot.cli.main import run
+from bot.cli.main import main  # what the kpibot console script runs
 try:
-    run()
+    main()
 except SystemExit as exit:
     code = exit.code
 else:
