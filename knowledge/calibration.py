@@ -27,6 +27,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 OUT_OF_SCOPE_FILE = Path(__file__).with_name("data") / "out_of_scope_questions.txt"
+SERVICE_TEMPLATES_FILE = Path(__file__).with_name("data") / "service_templates.txt"
 
 
 @dataclass(frozen=True)
@@ -119,6 +120,12 @@ def out_of_scope_bank() -> list[str]:
     """The shipped negatives: office questions no rulebook of indicators answers."""
     lines = OUT_OF_SCOPE_FILE.read_text(encoding="utf-8").splitlines()
     return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+
+
+def service_templates() -> list[str]:
+    """Office-service questions with a ``{t}`` where a rulebook's own term goes."""
+    lines = SERVICE_TEMPLATES_FILE.read_text(encoding="utf-8").splitlines()
+    return [line.strip() for line in lines if "{t}" in line and not line.startswith("#")]
 
 
 def fit_calibration(

@@ -29,3 +29,10 @@ def asks_points(text: str) -> float:
 def asks_service(text: str) -> float:
     """1.0 when the question asks where, when or how to get something done."""
     return 1.0 if _SERVICE.search(text) else 0.0
+
+
+def only_cue_words(core: str) -> bool:
+    """True when the question is nothing but appraisal words (考核, 扣分, 绩效, 怎么算…): it
+    names no indicator, so it is never answered with confidence, whichever indicator's
+    name happens to hold the word."""
+    return bool(core) and len(_POINTS.sub("", core)) < 2

@@ -122,10 +122,8 @@ class PreparedCase:
                 np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])
             )
         shown = table.code_hit | (table.scorable & (found.in_scope >= params.clarify_threshold))
-        answered = table.code_hit | (
-            shown
-            & ((found.in_scope * found.right >= params.answer_threshold) | (table.ranked == 1))
-        )
+        confident = (found.in_scope * found.right >= params.answer_threshold) | (table.ranked == 1)
+        answered = table.code_hit | (shown & confident & ~table.generic)
         right = table.top_ok & shown
         in_scope = ~table.oos
         para = in_scope & table.paraphrase
@@ -147,6 +145,7 @@ class _Table:
     top_ok: NDArray[np.bool_]
     oos: NDArray[np.bool_]
     paraphrase: NDArray[np.bool_]
+    generic: NDArray[np.bool_]
 
 
 def _table(case: PreparedCase) -> _Table:
@@ -156,7 +155,7 @@ def _table(case: PreparedCase) -> _Table:
         s = case.scored[q.q]
         top_ok = bool(s.ranked) and indicators[s.ranked[0][0]].code in q.expect
         scorable = bool(s.ranked) and s.features is not None and not s.code_hit
-        rows.append((s.code_hit, scorable, len(s.ranked), top_ok, not q.expect, q.kind))
+        rows.append((s.code_hit, scorable, len(s.ranked), top_ok, not q.expect, q.kind, s.generic))
     return _Table(
         np.array([r[0] for r in rows], dtype=bool),
         np.array([r[1] for r in rows], dtype=bool),
@@ -164,6 +163,7 @@ def _table(case: PreparedCase) -> _Table:
         np.array([r[3] for r in rows], dtype=bool),
         np.array([r[4] for r in rows], dtype=bool),
         np.array([r[5] == PARAPHRASE for r in rows], dtype=bool),
+        np.array([r[6] for r in rows], dtype=bool),
     )
 
 

@@ -38,7 +38,7 @@ from knowledge.index import LexicalIndex, Title
 from knowledge.matcher import Matcher, MatcherConfig
 from knowledge.stored_indicators import StoredIndicators, codes_and_names, indicator_json
 
-FORMAT_VERSION = 4  # 4: two cue features in the calibration
+FORMAT_VERSION = 5  # 4: two cue features in the calibration; 5: service negatives
 MAGIC = b"KPIBOTMX"
 _LENGTH = struct.Struct("<Q")
 _ALIGN = 64

@@ -32,7 +32,7 @@ from numpy.typing import NDArray
 from rapidfuzz import fuzz, process
 
 from knowledge.calibration import Calibration, Features, out_of_scope_bank
-from knowledge.cues import asks_points, asks_service
+from knowledge.cues import asks_points, asks_service, only_cue_words
 from knowledge.index import (
     LexicalIndex,
     Title,
@@ -114,6 +114,7 @@ class Scored:
     ranked: list[tuple[int, float]]
     features: Features | None = None
     code_hit: bool = False
+    generic: bool = False  # only appraisal words (考核, 扣分): at most a clarification
 
 
 @dataclass
@@ -365,7 +366,7 @@ class Matcher:
             points=asks_points(simplified),
             service=asks_service(simplified),
         )
-        return Scored(simplified, ranked, features)
+        return Scored(simplified, ranked, features, generic=only_cue_words(core))
 
     def score(self, text: str) -> tuple[str, list[tuple[int, float]]]:
         """The normalised question and every candidate with its raw score, best first."""
@@ -401,7 +402,8 @@ class Matcher:
             return MatchResult(text, result.normalized, Outcome.NONE, ())
         best_doc, best = ranked[0]
         confidence = 100 * in_scope * right
-        if in_scope * right >= calibration.answer_threshold or len(ranked) == 1:
+        confident = in_scope * right >= calibration.answer_threshold or len(ranked) == 1
+        if confident and not result.generic:
             return MatchResult(
                 text, result.normalized, Outcome.ANSWER, (self._candidate(best_doc, confidence),)
             )

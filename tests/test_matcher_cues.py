@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import replace
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from knowledge.cues import asks_points, asks_service
+from knowledge.cues import asks_points, asks_service, only_cue_words
 from knowledge.holdout import (
     RIDGES,
     PreparedCase,
@@ -16,7 +17,8 @@ from knowledge.holdout import (
     labelled_rulebooks,
     prepare_case,
 )
-from knowledge.prepare import DecisionParams
+from knowledge.prepare import MAX_SERVICE_NEGATIVES, DecisionParams, service_negatives
+from knowledge.rulebook import Indicator, IndicatorType
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -60,3 +62,30 @@ def test_a_service_question_is_less_in_scope_than_the_same_words_asking_about_po
     as_service = replace(features, points=0.0, service=1.0)
     as_points = replace(features, points=1.0, service=0.0)
     assert calibration.probabilities(as_service)[0] < calibration.probabilities(as_points)[0]
+
+
+@pytest.mark.parametrize(
+    ("core", "generic"),
+    [("绩效", True), ("扣分", True), ("考核怎么算", True), ("入户走访率", False), ("", False)],
+)
+def test_only_cue_words(core: str, generic: bool) -> None:
+    assert only_cue_words(core) is generic
+
+
+def _indicator(n: int, name: str, aliases: tuple[str, ...] = ()) -> Indicator:
+    return Indicator(f"DL-{n:04d}", name, IndicatorType.QUANTITATIVE, Decimal(1), aliases=aliases)
+
+
+def test_service_negatives_wrap_each_indicators_shortest_term() -> None:
+    found = service_negatives(
+        [_indicator(1, "网格巡查到位率", ("网格巡查",)), _indicator(2, "入户走访率")]
+    )
+    assert len(found) == 4
+    assert all("网格巡查" in q and "到位率" not in q for q in found[:2])
+    assert all("入户走访率" in q for q in found[2:])
+    assert len(set(found)) == 4
+
+
+def test_service_negatives_are_capped_for_a_large_rulebook() -> None:
+    found = service_negatives([_indicator(n, f"指标{n}") for n in range(5000)])
+    assert MAX_SERVICE_NEGATIVES - 2 <= len(found) <= MAX_SERVICE_NEGATIVES

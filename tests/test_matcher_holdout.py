@@ -26,11 +26,11 @@ HELD_OUT_BOOKS = [b for b in BOOKS if b.name != "tax_bureau_2026"]
 # below. The justice bureau's set was written blind to the decision's cue lists.
 # name: (top-1, paraphrase top-1, OOS rejection, confident-wrong ceiling)
 FLOORS = {
-    "tax_bureau_2026": (0.93, 0.76, 0.88, 0.01),
-    "community_cadres_2026": (0.88, 0.64, 0.81, 0.015),
-    "ecology_bureau_2026": (0.86, 0.62, 0.92, 0.015),
-    "education_bureau_2026": (0.91, 0.76, 0.89, 0.01),
-    "justice_bureau_2026": (0.89, 0.65, 0.74, 0.025),
+    "tax_bureau_2026": (0.92, 0.78, 0.94, 0.01),
+    "community_cadres_2026": (0.87, 0.64, 0.92, 0.015),
+    "ecology_bureau_2026": (0.87, 0.66, 0.89, 0.015),
+    "education_bureau_2026": (0.89, 0.72, 0.90, 0.01),
+    "justice_bureau_2026": (0.90, 0.70, 0.77, 0.03),
 }
 
 
