@@ -80,3 +80,30 @@ def test_task_ids_are_unique_and_in_wecoms_alphabet() -> None:
     ids = {new_task_id("nt7") for _ in range(100)}
     assert len(ids) == 100
     assert all(len(i) <= 128 and all(c.isalnum() or c in "_-@" for c in i) for i in ids)
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "[点此领取补贴](http://phish.invalid)",
+        '<font color="warning">紧急通知</font>',
+        "**全体注意**",
+        "# 通知",
+        "> 引用别人的话",
+        "`code`",
+    ],
+)
+def test_user_text_never_becomes_wecom_markup(typed: str) -> None:
+    """What a user typed reaches others (the office's /unanswered) as text, never as a link,
+    a coloured font, bold, a title or a quote: the core escapes it as HTML, and the WeCom
+    rendering keeps it inert once unescaped."""
+    import html
+
+    shown = html_to_markdown(f"<b>未回答的问题</b>\n{html.escape(typed)}")
+    body = shown.split("\n", 1)[1]
+    assert "](" not in body
+    assert "<font" not in body
+    assert "*" not in body
+    assert "`" not in body
+    assert not body.startswith(("#", ">"))
+    assert len(body) == len(typed)  # the same characters, some in their full-width form

@@ -24,11 +24,28 @@ SOURCE = "绩效考核助手"
 _LINK = re.compile(r'<a\s+href="([^"]*)"\s*>(.*?)</a>', re.DOTALL)
 _TAG = re.compile(r"</?(b|strong|i|em|u|ins|s|strike|del|code|pre|span|tg-spoiler)(\s[^>]*)?>")
 _BLANK_LINES = re.compile(r"\n{3,}")
+_PIECES = re.compile(
+    r'(<a\s+href="[^"]*"\s*>.*?</a>|</?(?:b|strong|i|em|u|ins|s|strike|del|code|pre|span|tg-spoiler)(?:\s[^>]*)?>)',
+    re.DOTALL,
+)
+
+
+# WeCom markdown has no escape character: in text (ours or the user's), what would open a link
+# ("]("), a font tag ("<font"), bold, code, a quote or a title becomes its full-width form.
+# Everything else stays as typed ("完成率 >= 100%", "[证件号已隐去]").
+_MARKDOWN_ACTIVE = str.maketrans({"*": "＊", "`": "｀"})
+_OPENERS = re.compile(r"\]\(|<(?=[A-Za-z/!])|^[#>]", re.MULTILINE)
+_FULL_WIDTH = {"](": "］(", "<": "＜", "#": "＃", ">": "＞"}
+
+
+def _plain(text: str) -> str:
+    """Escaped reply text as inert WeCom markdown."""
+    unescaped = html.unescape(text).translate(_MARKDOWN_ACTIVE)
+    return _OPENERS.sub(lambda m: _FULL_WIDTH[m.group(0)], unescaped)
 
 
 def html_to_markdown(text: str) -> str:
-    """Reply HTML as WeCom markdown."""
-    text = _LINK.sub(lambda m: f"[{m.group(2)}]({html.unescape(m.group(1))})", text)
+    """Reply HTML as WeCom markdown; text between the tags can never become markup."""
 
     def tag(match: re.Match[str]) -> str:
         closing = match.group(0).startswith("</")
@@ -41,7 +58,16 @@ def html_to_markdown(text: str) -> str:
             return "`"
         return ""
 
-    return _BLANK_LINES.sub("\n\n", html.unescape(_TAG.sub(tag, text))).strip()
+    def piece(part: str) -> str:
+        link = _LINK.fullmatch(part)
+        if link is not None:
+            href = html.unescape(link.group(1)).replace(")", "%29").replace(" ", "%20")
+            return f"[{_plain(_TAG.sub('', link.group(2)))}]({href})"
+        markup = _TAG.fullmatch(part)
+        return tag(markup) if markup is not None else _plain(part)
+
+    parts = _PIECES.split(text)
+    return _BLANK_LINES.sub("\n\n", "".join(piece(p) for p in parts if p)).strip()
 
 
 def html_to_text(text: str) -> str:
