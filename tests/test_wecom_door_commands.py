@@ -10,8 +10,9 @@ from dataclasses import dataclass
 import pytest
 
 from bot.core.commands import COMMANDS
-from bot.core.dispatcher import Dispatcher
+from bot.core.dispatcher import TOO_FAST, Dispatcher
 from bot.core.dispatcher import Message as CoreMessage
+from bot.core.flood import FloodGate
 from bot.core.reply import Reply
 from bot.services import Clock, Services
 from bot.settings import Settings
@@ -146,3 +147,19 @@ async def test_a_pressed_button_goes_to_the_core_as_its_payload(bench: Bench) ->
     assert [(b["text"], b["key"]) for b in update.payload["template_card"]["button_list"]] == [
         (b.label, b.data) for b in pressed.buttons
     ]
+
+
+async def test_a_flooding_user_is_slowed_down_alone_and_told_once(bench: Bench) -> None:
+    bench.door.flood_gate = FloodGate(limit=3, window=60.0)
+    mark = bench.api.mark()
+    for n in range(6):
+        await bench.door.handle(
+            TextMessage("staff", int(time.time()), AGENT_ID, content="/help", msg_id=f"f{n}")
+        )
+    assert len(bench.dispatcher.replies) == 3
+    told = [c.content for c in bench.api.sent("staff", start=mark) if TOO_FAST in c.content]
+    assert told == [TOO_FAST]
+    await bench.door.handle(
+        TextMessage("admin", int(time.time()), AGENT_ID, content="/help", msg_id="other")
+    )
+    assert len(bench.dispatcher.replies) == 4  # another user is not slowed down

@@ -1,10 +1,8 @@
-"""Flood control at the Telegram door: a user sending too fast is slowed down alone."""
+"""Flood control at the Telegram door, on the core's :class:`~bot.core.flood.FloodGate`."""
 
 from __future__ import annotations
 
 import logging
-import time
-from collections import defaultdict, deque
 from dataclasses import dataclass, field
 
 from telegram import Update
@@ -12,6 +10,8 @@ from telegram.ext import ApplicationHandlerStop
 
 from bot.core.boundary import outgoing
 from bot.core.dispatcher import TOO_FAST
+from bot.core.flood import Admission
+from bot.core.flood import FloodGate as Window
 from bot.telegram.door import BotContext
 
 logger = logging.getLogger(__name__)
@@ -19,36 +19,30 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class FloodGate:
-    """At most ``limit`` updates per user in ``window`` seconds; the rest are dropped.
-
-    Only the flooding user is slowed down: others have their own windows.
-    """
+    """Stops an update from a flooding user before any handler sees it (a handler of group
+    -1); only the flooding user is slowed down."""
 
     limit: int = 20
     window: float = 10.0
-    seen: dict[int, deque[float]] = field(default_factory=lambda: defaultdict(deque))
-    warned: set[int] = field(default_factory=set)
+    gate: Window = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.gate = Window(self.limit, self.window)
 
     def allow(self, user_id: int, now: float | None = None) -> bool:
         """Whether this user's next update may be handled."""
-        now = time.monotonic() if now is None else now
-        times = self.seen[user_id]
-        while times and now - times[0] > self.window:
-            times.popleft()
-        if len(times) >= self.limit:
-            return False
-        times.append(now)
-        self.warned.discard(user_id)
-        return True
+        return self.gate.allow(user_id, now)
 
     async def __call__(self, update: Update, context: BotContext) -> None:
         """Stop the update here when its sender is flooding."""
         user = update.effective_user
-        if user is None or self.allow(user.id):
+        if user is None:
+            return
+        admission = self.gate.admit(user.id)
+        if admission is Admission.HANDLE:
             return
         logger.info("flood: dropped an update from user %s", user.id)
-        if user.id not in self.warned:
-            self.warned.add(user.id)
+        if admission is Admission.DROP_AND_WARN:
             if update.callback_query is not None:
                 await update.callback_query.answer(outgoing(TOO_FAST), show_alert=True)
             elif update.effective_message is not None:

@@ -11,11 +11,14 @@ popup, which WeCom does not have, becomes a short text message.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import uuid
 
+from bot.core.boundary import outgoing
 from bot.core.dispatcher import (
+    TOO_FAST,
     CommandCall,
     Press,
     Text,
@@ -23,6 +26,7 @@ from bot.core.dispatcher import (
     internal_error,
 )
 from bot.core.dispatcher import Message as CoreMessage
+from bot.core.flood import Admission, FloodGate
 from bot.core.reply import Reply, Show
 from bot.services import Services
 from bot.wecom.api import RecipientBlockedError, WecomApiError, WecomClient
@@ -84,15 +88,30 @@ def numbered(reply: Reply) -> str:
 class WecomDoor:
     """Serves the messages of one WeCom app through the core."""
 
-    def __init__(self, services: Services, client: WecomClient, *, markdown: bool = True) -> None:
+    def __init__(
+        self,
+        services: Services,
+        client: WecomClient,
+        *,
+        markdown: bool = True,
+        flood_gate: FloodGate | None = None,
+    ) -> None:
         self.services = services
         self.client = client
         self.markdown = markdown
+        self.flood_gate = flood_gate or FloodGate()
 
     async def handle(self, inbound: Inbound) -> None:
         """Process one callback message (the inbox's handler); never raises."""
         message = as_core_message(inbound)
         if message is None:
+            return
+        admission = self.flood_gate.admit(inbound.user_id)
+        if admission is not Admission.HANDLE:
+            logger.info("flood: dropped a WeCom message")
+            if admission is Admission.DROP_AND_WARN:
+                with contextlib.suppress(Exception):
+                    await self.client.send_text(inbound.user_id, outgoing(TOO_FAST))
             return
         user = wecom_external_id(inbound.user_id)
         try:
