@@ -70,16 +70,7 @@ def thresholded(
     best: Scorer, names: dict[str, str], threshold: float
 ) -> Callable[[str], MatchResult]:
     """A matcher that answers the best indicator when its score reaches ``threshold``."""
-
-    def match(text: str) -> MatchResult:
-        found = best(text)
-        if found is None or found[1] < threshold:
-            return MatchResult(text, text, Outcome.NONE, ())
-        return MatchResult(
-            text, text, Outcome.ANSWER, (Candidate(found[0], names[found[0]], found[1]),)
-        )
-
-    return match
+    return banded(best, names, threshold, threshold)
 
 
 def banded(

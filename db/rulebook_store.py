@@ -16,7 +16,7 @@ from db.session import connection_of
 from knowledge.files import InputError, Problem
 from knowledge.learned import LearnedPhrasing, learned_of, with_learned
 from knowledge.points import cents_of
-from knowledge.rulebook import Indicator, IndicatorHeading, Rulebook
+from knowledge.rulebook import Indicator, Rulebook
 from knowledge.rulebook_writers import rulebook_to_yaml
 from knowledge.synonyms import OfficeSynonym, synonyms_of, with_synonyms
 
@@ -220,17 +220,6 @@ def _parse_moment(text: str) -> datetime | None:
     except ValueError:
         return None
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
-def live_version(*, session: Session) -> str | None:
-    """The hash of the latest import (see :func:`db.question_path.live_version`)."""
-    return question_path.live_version(connection_of(session))
-
-
-def rulebook_outline(*, session: Session) -> tuple[list[str], list[IndicatorHeading]]:
-    """The live rulebook's categories and first indicator of each type
-    (:func:`db.question_path.rulebook_outline`)."""
-    return question_path.rulebook_outline(connection_of(session))
 
 
 def load_rulebook(*, session: Session, include_retired: bool = False) -> Rulebook | None:

@@ -87,6 +87,7 @@ class PreparedCase:
     scored: dict[str, Scored]
     fits: dict[float, Calibration] = field(default_factory=dict)
     decisions: dict[float, _Decisions] = field(default_factory=dict)
+    table: _Table | None = None  # what rates() needs of each question, built on first use
 
     def calibration(self, params: DecisionParams) -> Calibration:
         """The rulebook's calibration under ``params``."""
@@ -110,7 +111,7 @@ class PreparedCase:
     def rates(self, params: DecisionParams) -> Rates:
         """The same figures as :meth:`evaluate`, vectorised over the questions: the search
         over parameters evaluates every rulebook a few hundred times."""
-        table = _table(self)
+        table = self.table = self.table or _table(self)
         found = self.decisions.get(params.ridge)
         if found is None:
             calibration = self.calibration(params)

@@ -29,10 +29,6 @@ class FloodGate:
     def __post_init__(self) -> None:
         self.gate = Window(self.limit, self.window)
 
-    def allow(self, user_id: int, now: float | None = None) -> bool:
-        """Whether this user's next update may be handled."""
-        return self.gate.allow(user_id, now)
-
     async def __call__(self, update: Update, context: BotContext) -> None:
         """Stop the update here when its sender is flooding."""
         user = update.effective_user

@@ -22,12 +22,11 @@ MAX_BUTTON_CHARS = 20
 SOURCE = "绩效考核助手"
 
 _LINK = re.compile(r'<a\s+href="([^"]*)"\s*>(.*?)</a>', re.DOTALL)
-_TAG = re.compile(r"</?(b|strong|i|em|u|ins|s|strike|del|code|pre|span|tg-spoiler)(\s[^>]*)?>")
+_TAG_NAMES = "b|strong|i|em|u|ins|s|strike|del|code|pre|span|tg-spoiler"
+_TAG = re.compile(rf"</?({_TAG_NAMES})(\s[^>]*)?>")
+# A reply cut into links, tags and the text between them (the split keeps the separators).
+_PIECES = re.compile(rf'(<a\s+href="[^"]*"\s*>.*?</a>|</?(?:{_TAG_NAMES})(?:\s[^>]*)?>)', re.DOTALL)
 _BLANK_LINES = re.compile(r"\n{3,}")
-_PIECES = re.compile(
-    r'(<a\s+href="[^"]*"\s*>.*?</a>|</?(?:b|strong|i|em|u|ins|s|strike|del|code|pre|span|tg-spoiler)(?:\s[^>]*)?>)',
-    re.DOTALL,
-)
 
 
 # WeCom markdown has no escape character: in text (ours or the user's), what would open a link
