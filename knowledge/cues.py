@@ -17,7 +17,9 @@ _POINTS = re.compile(
 )
 _SERVICE = re.compile(
     r"怎么办理|如何办理|去哪|在哪|哪里|几点|几号|什么时候发|多少钱|怎么申请|怎么申领|怎么注册|"
-    r"登录|登不上|密码|闪退|打不开|下载|电话是多少|找谁|报名|预约|挂失|补办|开通|充值|报销|到账"
+    r"登录|登不上|密码|闪退|打不开|下载|电话是多少|找谁|报名|预约|挂失|补办|开通|充值|报销|到账|"
+    r"什么材料|哪些材料|要带什么|提供什么|怎么准备|怎么查|多少钱|费是多少|需要办|怎么申请|"
+    r"什么条件|怎么写|流程是什么|发了吗|订好了"
 )
 
 
@@ -27,8 +29,9 @@ def asks_points(text: str) -> float:
 
 
 def asks_service(text: str) -> float:
-    """1.0 when the question asks where, when or how to get something done."""
-    return 1.0 if _SERVICE.search(text) else 0.0
+    """1.0 when the question asks where, when or how to get something done, and not whether
+    it scores: "退税…拖了两周才到账，这个怎么算" tells a situation and asks about points."""
+    return 1.0 if _SERVICE.search(text) and not _POINTS.search(text) else 0.0
 
 
 def only_cue_words(core: str) -> bool:
