@@ -15,6 +15,16 @@ _POINTS = re.compile(
     r"计分|记分|算分|计入|算进|考核|考评|绩效|指标|排名|扣[^，。？！、\s]{0,3}分|加[^，。？！、\s]{0,3}分|"
     r"能不能算|算吗|算数|怎么扣|会扣|要扣|扣吗|影响"
 )
+# The points cue proper: asks what something does to the score (扣分吗, 算不算, 影响考核吗,
+# 会怎样).
+# Narrower than the appraisal vocabulary above: office questions name 考核 and 绩效 too
+# ("绩效工资什么时候发", "考核表在哪里下载"), but they do not ask whether something scores.
+_SCORES = re.compile(
+    r"扣分|加分|减分|得分|几分|多少分|扣多少|加多少|扣几|加几|扣[^，。？！、\s]{0,3}分|"
+    r"加[^，。？！、\s]{0,3}分|怎么扣|会扣|要扣|扣吗|算不算|能不能算|算吗|算进|计入|怎么算|如何算|"
+    r"影响[^，。？！、\s]{0,6}(?:考核|考评|绩效|排名|分)|有影响|什么影响|受影响|会怎样|会怎么样|"
+    r"要紧吗|扣哪|有分吗|还能加|算在|能不能记|怎么记|沾光"
+)
 _SERVICE = re.compile(
     r"怎么办理|如何办理|去哪|在哪|哪里|几点|几号|什么时候发|多少钱|怎么申请|怎么申领|怎么注册|"
     r"登录|登不上|密码|闪退|打不开|下载|电话是多少|找谁|报名|预约|挂失|补办|开通|充值|报销|到账|"
@@ -25,13 +35,13 @@ _SERVICE = re.compile(
 
 def asks_points(text: str) -> float:
     """1.0 when the (simplified) question asks whether or how much something scores."""
-    return 1.0 if _POINTS.search(text) else 0.0
+    return 1.0 if _SCORES.search(text) else 0.0
 
 
 def asks_service(text: str) -> float:
     """1.0 when the question asks where, when or how to get something done, and not whether
     it scores: "退税…拖了两周才到账，这个怎么算" tells a situation and asks about points."""
-    return 1.0 if _SERVICE.search(text) and not _POINTS.search(text) else 0.0
+    return 1.0 if _SERVICE.search(text) and not _SCORES.search(text) else 0.0
 
 
 def only_cue_words(core: str) -> bool:

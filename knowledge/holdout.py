@@ -122,7 +122,9 @@ class PreparedCase:
             found = self.decisions[params.ridge] = _Decisions(
                 np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])
             )
-        shown = table.code_hit | (table.scorable & (found.in_scope >= params.clarify_threshold))
+        shown = table.code_hit | (
+            table.scorable & ((found.in_scope >= params.clarify_threshold) | table.points)
+        )
         confident = (found.in_scope * found.right >= params.answer_threshold) | (table.ranked == 1)
         answered = table.code_hit | (shown & confident & ~table.generic)
         right = table.top_ok & shown
@@ -147,6 +149,7 @@ class _Table:
     oos: NDArray[np.bool_]
     paraphrase: NDArray[np.bool_]
     generic: NDArray[np.bool_]
+    points: NDArray[np.bool_]  # asks whether it scores: clarified rather than refused
 
 
 def _table(case: PreparedCase) -> _Table:
@@ -156,7 +159,10 @@ def _table(case: PreparedCase) -> _Table:
         s = case.scored[q.q]
         top_ok = bool(s.ranked) and indicators[s.ranked[0][0]].code in q.expect
         scorable = bool(s.ranked) and s.features is not None and not s.code_hit
-        rows.append((s.code_hit, scorable, len(s.ranked), top_ok, not q.expect, q.kind, s.generic))
+        points = s.features is not None and s.features.points > 0
+        rows.append(
+            (s.code_hit, scorable, len(s.ranked), top_ok, not q.expect, q.kind, s.generic, points)
+        )
     return _Table(
         np.array([r[0] for r in rows], dtype=bool),
         np.array([r[1] for r in rows], dtype=bool),
@@ -165,6 +171,7 @@ def _table(case: PreparedCase) -> _Table:
         np.array([r[4] for r in rows], dtype=bool),
         np.array([r[5] == PARAPHRASE for r in rows], dtype=bool),
         np.array([r[6] for r in rows], dtype=bool),
+        np.array([r[7] for r in rows], dtype=bool),
     )
 
 

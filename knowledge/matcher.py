@@ -398,7 +398,7 @@ class Matcher:
         if not ranked or result.features is None:
             return MatchResult(text, result.normalized, Outcome.NONE, ())
         in_scope, right = calibration.probabilities(result.features)
-        if in_scope < calibration.clarify_threshold:
+        if in_scope < calibration.clarify_threshold and not result.features.points:
             return MatchResult(text, result.normalized, Outcome.NONE, ())
         best_doc, best = ranked[0]
         confidence = 100 * in_scope * right

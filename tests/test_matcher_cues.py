@@ -17,6 +17,7 @@ from knowledge.holdout import (
     labelled_rulebooks,
     prepare_case,
 )
+from knowledge.matcher import Outcome
 from knowledge.prepare import MAX_SERVICE_NEGATIVES, DecisionParams, service_negatives
 from knowledge.rulebook import Indicator, IndicatorType
 
@@ -32,7 +33,12 @@ ROOT = Path(__file__).resolve().parents[1]
         ("网格通APP老是闪退怎么办", 0.0, 1.0),
         ("居住证怎么办理", 0.0, 1.0),
         ("公积金在哪里查", 0.0, 1.0),
-        ("加分申请表在哪里下载", 1.0, 1.0),
+        ("考核表在哪里下载", 0.0, 1.0),  # names the appraisal, asks for a form
+        ("绩效工资什么时候发", 0.0, 1.0),
+        ("走访那天忘拍照了，第二天补了一张传上去，会怎样", 1.0, 0.0),
+        # a situation told with a service word that asks about points is a points question
+        ("退税的钱拖了快两周才到账，企业找上门来了，这个怎么算", 1.0, 0.0),
+        ("个体户营业执照要带什么材料", 0.0, 1.0),
         ("入户走访率", 0.0, 0.0),
     ],
 )
@@ -89,3 +95,17 @@ def test_service_negatives_wrap_each_indicators_shortest_term() -> None:
 def test_service_negatives_are_capped_for_a_large_rulebook() -> None:
     found = service_negatives([_indicator(n, f"指标{n}") for n in range(5000)])
     assert MAX_SERVICE_NEGATIVES - 2 <= len(found) <= MAX_SERVICE_NEGATIVES
+
+
+def test_a_question_about_points_is_clarified_rather_than_refused(case: PreparedCase) -> None:
+    """Under thresholds no question reaches, a question that asks what something does to
+    the score still gets candidates ("您是想问…"); the same words without it are refused."""
+    fitted = case.calibration(DecisionParams())
+    strict = replace(fitted, answer_threshold=1.1, clarify_threshold=1.1)
+    situation = "楼道里跟大爷聊了半天家常"
+    told = case.matcher.decide(situation, case.matcher.scored(situation), strict)
+    asked = situation + "，会扣分吗"
+    clarified = case.matcher.decide(asked, case.matcher.scored(asked), strict)
+    assert told.status is Outcome.NONE
+    assert clarified.status is Outcome.CLARIFY
+    assert len(clarified.matches) >= 2
