@@ -14,6 +14,11 @@ phrasings, the standard, the three interpretations and FAQ answers), except text
 indicator explicitly excludes ("而不是纳税人投诉", "……除外"): that text describes another
 indicator and must not speak for this one.
 
+Next to each posting's evidence weight the index keeps its BM25 term-frequency part
+(k1 = 1.5, b = 0.75) over the word and content-character terms of every field but the
+category, so the matcher can add a plain BM25 ranking over the same terms: it errs on other
+questions than the weighted evidence does.
+
 Postings are kept as one CSR block of NumPy arrays (term → slice of doc ids and weights), so
 the index of 5,000 indicators is a few tens of MB and can be saved and memory-loaded whole.
 """
@@ -60,6 +65,9 @@ _EXCLUSION = re.compile(
     r"|[^。；;，,、！!？?\n]*除外"
 )
 _MAX_WORD = 6
+BM25_KINDS = "wu"  # the terms BM25 counts: words and content characters
+BM25_K1 = 1.5
+BM25_B = 0.75
 _jieba_lock = threading.Lock()
 _base_tokenizer: jieba.Tokenizer | None = None
 
@@ -142,6 +150,10 @@ class LexicalIndex:
     offsets: NDArray[np.int64]
     docs: NDArray[np.int32]
     weights: NDArray[np.float32]
+    # BM25's term-frequency part of the postings of the terms BM25 counts, which are numbered
+    # first (terms 0 .. bm25_terms - 1): aligned with the start of ``docs``
+    bm25: NDArray[np.float16]
+    bm25_terms: int
     idf: NDArray[np.float32]
     lexicon: dict[str, str]  # word → its space-separated terms (compact to store and load)
     titles: list[Title]
@@ -164,6 +176,13 @@ class LexicalIndex:
             return None
         start, end = self.offsets[number], self.offsets[number + 1]
         return self.docs[start:end], self.weights[start:end], float(self.idf[number])
+
+    def bm25_posting(self, term: Term) -> NDArray[np.float16] | None:
+        """BM25's term-frequency part for :meth:`posting`'s documents, if BM25 counts the term."""
+        number = self.terms.get(term)
+        if number is None or number >= self.bm25_terms:
+            return None
+        return self.bm25[self.offsets[number] : self.offsets[number + 1]]
 
 
 def _fields(indicator: Indicator, learned: Sequence[str]) -> list[tuple[str, str]]:
@@ -212,6 +231,7 @@ def _lexicon(
 class _FieldTerms:
     ids: NDArray[np.int32]
     saturated: NDArray[np.float32]  # tf / (tf + 0.5): repetition helps a little
+    counts: NDArray[np.float32]  # raw tf, for BM25
     words: frozenset[str]
     compacted: str
 
@@ -229,6 +249,12 @@ class IndexBuilder:
         self._fields: dict[str, _FieldTerms] = {}
         self._term_ids: dict[Term, int] = {}
 
+    def _bm25_terms(self, count: int) -> NDArray[np.bool_]:
+        counted = np.zeros(count, dtype=bool)
+        for term, number in self._term_ids.items():
+            counted[number] = term[0] in BM25_KINDS
+        return counted
+
     def _terms(self, raw: str) -> _FieldTerms:
         found = self._fields.get(raw)
         if found is None:
@@ -238,6 +264,7 @@ class IndexBuilder:
             found = self._fields[raw] = _FieldTerms(
                 np.asarray(ids, dtype=np.int32),
                 tf / (tf + 0.5),
+                tf,
                 frozenset(words),
                 "".join(core_parts(raw)),
             )
@@ -254,17 +281,21 @@ class IndexBuilder:
         doc_parts: list[NDArray[np.int32]] = []
         term_parts: list[NDArray[np.int32]] = []
         weight_parts: list[NDArray[np.float32]] = []
+        tf_parts: list[NDArray[np.float32]] = []
         words: set[str] = set()
         titles: list[Title] = []
         questions: list[Title] = []
         for doc, indicator in enumerate(indicators):
             ids: list[NDArray[np.int32]] = []
             weights: list[NDArray[np.float32]] = []
+            frequencies: list[NDArray[np.float32]] = []
             for field, raw in _fields(indicator, learned.get(indicator.code, ())):
                 terms = self._terms(raw)
                 words |= terms.words
                 ids.append(terms.ids)
                 weights.append(terms.saturated * np.float32(FIELD_WEIGHTS[field]))
+                # BM25 reads the indicator's text, not the category it is filed under
+                frequencies.append(terms.counts if field != "category" else terms.counts * 0)
                 if terms.compacted and field in TITLE_FIELDS:
                     titles.append(Title(doc, terms.compacted, phonetic(terms.compacted)))
                 elif terms.compacted and field in QUESTION_FIELDS:
@@ -279,9 +310,16 @@ class IndexBuilder:
             first[1:] = sorted_ids[1:] != sorted_ids[:-1]
             term_parts.append(sorted_ids[first])
             weight_parts.append(all_weights[order][first])
+            # while BM25 counts it as often as the indicator's text holds it
+            frequency = np.concatenate(frequencies)[order]
+            tf_parts.append(np.add.reduceat(frequency, np.flatnonzero(first)))
             doc_parts.append(np.full(int(first.sum()), doc, dtype=np.int32))
         index = self._assemble(
-            len(indicators), doc_parts, term_parts, weight_parts, words, titles, questions
+            len(indicators),
+            (doc_parts, term_parts, weight_parts, tf_parts),
+            words,
+            titles,
+            questions,
         )
         counts: dict[Term, int] = defaultdict(int)
         for text in background:
@@ -294,25 +332,38 @@ class IndexBuilder:
     def _assemble(
         self,
         size: int,
-        doc_parts: list[NDArray[np.int32]],
-        term_parts: list[NDArray[np.int32]],
-        weight_parts: list[NDArray[np.float32]],
+        parts: tuple[
+            list[NDArray[np.int32]],
+            list[NDArray[np.int32]],
+            list[NDArray[np.float32]],
+            list[NDArray[np.float32]],
+        ],
         words: set[str],
         titles: list[Title],
         questions: list[Title],
     ) -> LexicalIndex:
+        doc_parts, term_parts, weight_parts, tf_parts = parts
         count = len(self._term_ids)
         empty_i, empty_f = np.zeros(0, np.int32), np.zeros(0, np.float32)
         docs = np.concatenate(doc_parts) if doc_parts else empty_i
         term_of = np.concatenate(term_parts) if term_parts else empty_i
         weights = np.concatenate(weight_parts) if weight_parts else empty_f
+        counted = self._bm25_terms(count)
+        frequencies = np.concatenate(tf_parts) if tf_parts else empty_f
+        bm25 = _bm25_tf(frequencies, docs, counted[term_of], size)
+        # BM25's terms numbered first, so its weights are kept for their postings alone
+        bm25_terms = int(counted.sum())
+        number = np.empty(count, dtype=np.int32)
+        number[counted] = np.arange(bm25_terms, dtype=np.int32)
+        number[~counted] = np.arange(bm25_terms, count, dtype=np.int32)
+        term_of = number[term_of]
         order = np.argsort(term_of, kind="stable")  # by term, documents in order within
         df = np.bincount(term_of, minlength=count)
         offsets = np.zeros(count + 1, dtype=np.int64)
         np.cumsum(df, out=offsets[1:])
         n = max(size, 1)
         idf = np.log1p((n - df + 0.5) / (df + 0.5)).astype(np.float32)
-        present = {term: k for term, k in self._term_ids.items() if df[k] > 0}
+        present = {term: int(number[k]) for term, k in self._term_ids.items() if df[number[k]] > 0}
         office = [
             ("".join(core_parts(s.word)), " ".join(core_parts(s.term))) for s in self.synonyms
         ]
@@ -322,6 +373,8 @@ class IndexBuilder:
             offsets=offsets,
             docs=docs[order],
             weights=weights[order],
+            bm25=bm25[order][: offsets[bm25_terms]].astype(np.float16),
+            bm25_terms=bm25_terms,
             idf=idf,
             lexicon=_lexicon(words, present, self._groups),
             titles=titles,
@@ -330,6 +383,17 @@ class IndexBuilder:
             background={},
             background_size=0,
         )
+
+
+def _bm25_tf(
+    tf: NDArray[np.float32], docs: NDArray[np.int32], counted: NDArray[np.bool_], size: int
+) -> NDArray[np.float32]:
+    """BM25's term-frequency part of each posting, 0 for the terms BM25 does not count."""
+    tf = np.where(counted, tf, np.float32(0)).astype(np.float32)
+    lengths = np.bincount(docs, tf, minlength=size)
+    mean = float(lengths.mean()) if size else 0.0
+    norm = BM25_K1 * (1 - BM25_B + BM25_B * lengths / mean) if mean > 0 else np.ones(size)
+    return (tf * (BM25_K1 + 1) / (tf + norm[docs])).astype(np.float32)
 
 
 def build_index(

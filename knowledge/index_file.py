@@ -38,7 +38,7 @@ from knowledge.index import LexicalIndex, Title
 from knowledge.matcher import Matcher, MatcherConfig
 from knowledge.stored_indicators import StoredIndicators, codes_and_names, indicator_json
 
-FORMAT_VERSION = 5  # 4: two cue features in the calibration; 5: service negatives
+FORMAT_VERSION = 6  # 4: two cue features in the calibration; 5: service negatives; 6: BM25
 MAGIC = b"KPIBOTMX"
 _LENGTH = struct.Struct("<Q")
 _ALIGN = 64
@@ -71,6 +71,7 @@ def _arrays(index: LexicalIndex, matcher: Matcher) -> dict[str, NDArray[Any]]:
         "offsets": np.asarray(index.offsets, dtype="<i8"),
         "docs": np.asarray(index.docs, dtype="<i4"),
         "weights": np.asarray(index.weights, dtype="<f4"),
+        "bm25": np.asarray(index.bm25, dtype="<f2"),
         "idf": np.asarray(index.idf, dtype="<f4"),
         "term_ids": np.asarray([index.terms[t] for t in ordered_terms], dtype="<i4"),
         "title_docs": np.asarray([t.doc for t in index.titles], dtype="<i4"),
@@ -93,6 +94,7 @@ def _sections(matcher: Matcher) -> tuple[dict[str, Any], list[bytes]]:
         "format": FORMAT_VERSION,
         "size": index.size,
         "background_size": index.background_size,
+        "bm25_terms": index.bm25_terms,
         "calibration": dataclasses.asdict(matcher.calibration),
         "codes": codes,
         "names": names,
@@ -198,14 +200,22 @@ def _index(reader: _Reader) -> LexicalIndex:
     header = reader.header
     offsets, docs = reader.array("offsets"), reader.array("docs")
     terms, ids = reader.texts("terms"), reader.array("term_ids")
+    weights, bm25 = reader.array("weights"), reader.array("bm25")
     if int(offsets[-1]) != len(docs) or len(reader.array("idf")) != len(offsets) - 1:
+        raise ValueError("postings and terms do not fit together")
+    bm25_terms = header["bm25_terms"]
+    if len(weights) != len(docs) or not 0 <= bm25_terms < len(offsets):
+        raise ValueError("postings and terms do not fit together")
+    if len(bm25) != int(offsets[bm25_terms]):
         raise ValueError("postings and terms do not fit together")
     return LexicalIndex(
         size=header["size"],
         terms=dict(zip(terms, ids.tolist(), strict=True)),
         offsets=offsets,
         docs=docs,
-        weights=reader.array("weights"),
+        weights=weights,
+        bm25=bm25,
+        bm25_terms=bm25_terms,
         idf=reader.array("idf"),
         lexicon=dict(
             zip(reader.texts("lexicon_words"), reader.texts("lexicon_terms"), strict=True)

@@ -11,6 +11,10 @@ Two stages over an index prepared once per rulebook version (:mod:`knowledge.ind
    names, aliases, FAQ questions and learned phrasings, as characters and as phonetic keys,
    which tolerates missing, extra and mistyped characters.
 
+The lexical part of the ranking is shared equally between that weighted evidence and plain
+BM25 over the same words and content characters (kept in the index): the two err on
+different questions, a situation told in everyday words above all.
+
 The decision is not one fixed score: :mod:`knowledge.calibration` turns a handful of features
 (score, margin over the runner-up, how much of the question the rulebook's vocabulary
 explains, how much specific evidence there is) into the probability that the question is
@@ -26,6 +30,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -104,6 +109,10 @@ class MatcherConfig:
     unknown_idf_share: float = 0.6
     partial_floor: float = 40.0
     mass_cap: float = 22.0
+    # BM25's share of the lexical score (an equal share, not tuned), and how many of its best
+    # indicators join the candidates the weighted evidence chose.
+    bm25_share: float = 0.5
+    bm25_pool: int = 10
 
 
 @dataclass(frozen=True)
@@ -124,8 +133,14 @@ class _Evidence:
     known: float = 0.0
     chars: float = 0.0
     seen: set[str] = field(default_factory=set)
+    bm25: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+    # per term found: its postings' documents and weights, and what the weights are scaled by
     ids: list[NDArray[np.int32]] = field(default_factory=list)
-    contributions: list[NDArray[np.float64]] = field(default_factory=list)
+    weights: list[NDArray[np.float32]] = field(default_factory=list)
+    factors: list[float] = field(default_factory=list)
+    bm25_ids: list[NDArray[np.int32]] = field(default_factory=list)
+    bm25_weights: list[NDArray[np.float16]] = field(default_factory=list)
+    bm25_factors: list[float] = field(default_factory=list)
 
 
 class Matcher:
@@ -188,22 +203,30 @@ class Matcher:
         if term in evidence.seen:  # a term repeated in the question counts once
             return
         evidence.seen.add(term)
-        posting = self.index.posting(term)
+        index = self.index
+        number = index.terms.get(term)
         kind = term[0]
-        if posting is None:
+        if number is None:
             if kind in "cpu":  # words are only looked for where the rulebook has them
-                unknown = share * self.index.max_idf * self.config.unknown_idf_share
+                unknown = share * index.max_idf * self.config.unknown_idf_share
                 evidence.mass += unknown
                 evidence.chars += unknown if kind != "p" else 0.0
             return
-        ids, weights, idf = posting
+        start, end = index.offsets[number], index.offsets[number + 1]
+        idf = float(index.idf[number])
         weight = idf * share
         evidence.mass += weight
         if kind in "cu":
             evidence.known += weight
             evidence.chars += weight
+        ids = index.docs[start:end]
         evidence.ids.append(ids)
-        evidence.contributions.append(weights.astype(np.float64) * weight)
+        evidence.weights.append(index.weights[start:end])
+        evidence.factors.append(weight)
+        if number < index.bm25_terms:  # BM25 terms are numbered first
+            evidence.bm25_ids.append(ids)
+            evidence.bm25_weights.append(index.bm25[start:end])
+            evidence.bm25_factors.append(idf)
 
     def _words(self, part: str) -> list[str]:
         """Every rulebook word or synonym inside a segment, whatever the segmentation."""
@@ -224,17 +247,38 @@ class Matcher:
             for term in (*chars, *phons, *content, *self._words(part)):
                 self._add(evidence, term, shares[term[0]])
         size = len(self.indicators)
-        if evidence.ids:
-            # one pass over all postings: far cheaper than a scatter-add per term when
-            # common characters are held by thousands of indicators
-            evidence.scores = np.bincount(
-                np.concatenate(evidence.ids),
-                np.concatenate(evidence.contributions),
-                minlength=size,
-            ).astype(np.float64)
-        else:
-            evidence.scores = np.zeros(size)
+        evidence.scores = self._sum(evidence.ids, evidence.weights, evidence.factors, size)
+        evidence.bm25 = self._sum(
+            evidence.bm25_ids, evidence.bm25_weights, evidence.bm25_factors, size
+        )
         return evidence
+
+    @staticmethod
+    def _sum(
+        ids: list[NDArray[np.int32]],
+        weights: Sequence[NDArray[np.floating[Any]]],
+        factors: list[float],
+        size: int,
+    ) -> NDArray[np.float64]:
+        """Every document's sum of its postings' weights times their term's factor.
+
+        One pass over all postings: far cheaper than a scatter-add per term when common
+        characters are held by thousands of indicators.
+        """
+        if not ids:
+            return np.zeros(size)
+        lengths = np.fromiter((len(i) for i in ids), dtype=np.int64, count=len(ids))
+        scaled = np.concatenate(weights) * np.repeat(np.asarray(factors), lengths)
+        return np.bincount(np.concatenate(ids), scaled, minlength=size).astype(np.float64)
+
+    @staticmethod
+    def _best(scores: NDArray[np.float64], pool: int) -> list[int]:
+        """The ``pool`` indicators of highest positive score (in no particular order)."""
+        pool = min(pool, len(scores))
+        if pool <= 0:
+            return []
+        top = np.argpartition(-scores, pool - 1)[:pool] if pool < len(scores) else np.arange(pool)
+        return [int(d) for d in top if scores[d] > 0]
 
     # ------------------------------------------------------------ precision
 
@@ -326,9 +370,16 @@ class Matcher:
         if evidence.mass <= 0:
             return Scored(simplified, [])
         recall = raw / min(evidence.mass, config.mass_cap)
-        pool = min(config.pool, len(self.indicators))
-        top = np.argpartition(-recall, pool - 1)[:pool] if pool < len(recall) else np.arange(pool)
-        candidates = [int(d) for d in top if recall[d] > 0]
+        candidates = self._best(recall, config.pool)
+        lexical = recall
+        best_bm25 = float(evidence.bm25.max())
+        if best_bm25 > 0 and config.bm25_share > 0:
+            # BM25 rescaled so its best indicator weighs as much as the best evidence does
+            share = config.bm25_share
+            bm25 = evidence.bm25 * (float(recall.max()) / best_bm25)
+            lexical = (1 - share) * recall + share * bm25
+            chosen = set(candidates)
+            candidates += [d for d in self._best(bm25, config.bm25_pool) if d not in chosen]
         core_phon = phonetic(core)
         title_scores = self._fuzzy(
             core, core_phon, candidates, (self.index.titles, self._title_phons, self._titles_by_doc)
@@ -346,9 +397,8 @@ class Matcher:
                 title_scores.get(doc, 0.0), question_scores.get(doc, 0.0) * config.faq_weight
             )
             fuzzy_of[doc] = fuzzy
-            ranked.append(
-                (doc, float(recall[doc]) * 100 * config.lexical_scale + fuzzy * config.fuzzy_weight)
-            )
+            score = float(lexical[doc]) * 100 * config.lexical_scale
+            ranked.append((doc, score + fuzzy * config.fuzzy_weight))
         ranked.sort(key=lambda item: (-item[1], item[0]))
         if not ranked:
             return Scored(simplified, [])

@@ -43,6 +43,8 @@ def test_a_loaded_matcher_answers_exactly_like_the_built_one(tmp_path: Path) -> 
     loaded = load_matcher(path, MatcherConfig())
     assert loaded.calibration == built.calibration
     assert list(loaded.indicators) == list(INDICATORS)  # decoded from the file, equal
+    assert loaded.index.bm25_terms == built.index.bm25_terms
+    assert loaded.index.bm25.tolist() == built.index.bm25.tolist()
     for question in QUESTIONS:
         assert loaded.match_question(question) == built.match_question(question)
     assert list(tmp_path.iterdir()) == [path]  # no temporary file left behind

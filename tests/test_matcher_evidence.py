@@ -3,6 +3,7 @@ phrasings, and a decision that asks when a question is too generic."""
 
 from __future__ import annotations
 
+import dataclasses
 from decimal import Decimal
 
 import jieba
@@ -114,3 +115,25 @@ def test_rulebook_terms_do_not_touch_the_global_jieba_dictionary() -> None:
 def test_situations_rank_their_indicator_first(matcher: Matcher, question: str, code: str) -> None:
     ranked = matcher.score(question)[1]
     assert matcher.indicators[ranked[0][0]].code == code
+
+
+def test_bm25_counts_the_words_and_characters_of_the_text_not_the_category() -> None:
+    refunds = _indicator("C-1", "退税时限", "退税审核拖延的扣分，退税超过时限的再扣分。")
+    index = build_index(
+        [
+            dataclasses.replace(refunds, category="窗口管理"),
+            _indicator("C-2", "窗口卫生", "窗口台面杂乱的扣分。"),
+        ],
+        background=(),
+    )
+    assert index.bm25_posting("c退税") is None  # bigrams are the weighted evidence's alone
+    posting, bm25 = index.posting("w退税"), index.bm25_posting("w退税")
+    assert posting is not None
+    assert bm25 is not None
+    assert posting[0].tolist() == [0]
+    once = index.bm25_posting("w审核")
+    assert once is not None
+    assert 0 < once[0] < bm25[0] < 2.5  # said three times weighs more, saturating below k1 + 1
+    filed_under = index.bm25_posting("u管")  # only in the category of C-1
+    assert filed_under is not None
+    assert filed_under.tolist() == [0.0]
