@@ -39,7 +39,7 @@ class DecisionParams:
     # figure in docs/benchmarks.md uses the choice made without its rulebook instead.
     ridge: float = 0.3
     answer_threshold: float = 0.7
-    clarify_threshold: float = 0.4
+    clarify_threshold: float = 0.6
 
 
 @dataclass(frozen=True)
