@@ -10,8 +10,11 @@ Two logistic models over the same few features of a scored question:
   the same held-out positives.
 
 Answer when P(in scope) x P(right) reaches ``answer_threshold``, clarify when P(in scope)
-reaches ``clarify_threshold``, else say the rulebook does not cover it. The two thresholds
-and the ridge strength are the only global parameters; they are chosen by
+reaches ``clarify_threshold`` (``points_clarify_threshold`` for a question that asks what
+something does to the score or tells a situation: to an appraisal assistant that is a
+question about the rulebook, so it needs less evidence to be offered candidates), else say
+the rulebook does not cover it. The three thresholds and the ridge strength are the only
+global parameters; they are chosen by
 leave-one-rulebook-out in ``benchmarks/bench_matcher.py``. Everything else is fitted on the
 rulebook itself, so a new bureau's decision fits its own vocabulary.
 """
@@ -68,6 +71,11 @@ class Calibration:
     right: tuple[float, ...] = _DEFAULT_RIGHT
     answer_threshold: float = 0.8
     clarify_threshold: float = 0.6
+    points_clarify_threshold: float = 0.3
+
+    def clarify_at(self, about_points: bool) -> float:
+        """The in-scope probability from which a question is offered candidates."""
+        return self.points_clarify_threshold if about_points else self.clarify_threshold
 
     def probabilities(self, features: Features) -> tuple[float, float]:
         """P(in scope) and P(best candidate right | in scope)."""
@@ -135,10 +143,15 @@ def fit_calibration(
     ridge: float,
     answer_threshold: float,
     clarify_threshold: float,
+    points_clarify_threshold: float,
 ) -> Calibration:
     """Fit both models; ``positives`` carry whether the best candidate was right."""
     if len(positives) < 5 or len(negatives) < 5:
-        return Calibration(answer_threshold=answer_threshold, clarify_threshold=clarify_threshold)
+        return Calibration(
+            answer_threshold=answer_threshold,
+            clarify_threshold=clarify_threshold,
+            points_clarify_threshold=points_clarify_threshold,
+        )
     x_pos = np.array([f.vector() for f, _ in positives])
     x_neg = np.array([f.vector() for f in negatives])
     mask = np.array(IN_SCOPE_MASK)
@@ -154,4 +167,6 @@ def fit_calibration(
         if 0 < labels.sum() < len(labels)
         else _DEFAULT_RIGHT
     )
-    return Calibration(in_scope, right, answer_threshold, clarify_threshold)
+    return Calibration(
+        in_scope, right, answer_threshold, clarify_threshold, points_clarify_threshold
+    )

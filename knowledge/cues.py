@@ -23,14 +23,30 @@ _SCORES = re.compile(
     r"扣分|加分|减分|得分|几分|多少分|扣多少|加多少|扣几|加几|扣[^，。？！、\s]{0,3}分|"
     r"加[^，。？！、\s]{0,3}分|怎么扣|会扣|要扣|扣吗|算不算|能不能算|算吗|算进|计入|怎么算|如何算|"
     r"影响[^，。？！、\s]{0,6}(?:考核|考评|绩效|排名|分)|有影响|什么影响|受影响|会怎样|会怎么样|"
-    r"要紧吗|扣哪|有分吗|还能加|算在|能不能记|怎么记|沾光"
+    r"要紧吗|扣哪|有分吗|还能[再又]?加|算在|能不能记|怎么记|沾光|扣不扣"
 )
 _SERVICE = re.compile(
     r"怎么办理|如何办理|去哪|在哪|哪里|几点|几号|什么时候发|多少钱|怎么申请|怎么申领|怎么注册|"
     r"登录|登不上|密码|闪退|打不开|下载|电话是多少|找谁|报名|预约|挂失|补办|开通|充值|报销|到账|"
     r"什么材料|哪些材料|要带什么|提供什么|怎么准备|怎么查|多少钱|费是多少|需要办|怎么申请|"
-    r"什么条件|怎么写|流程是什么|发了吗|订好了"
+    r"什么条件|怎么写|流程是什么|发了吗|订好了|收费吗|"
+    r"(?:怎么|如何|怎样)(?:交|缴|提取|领|补办|补卡|操作|使用|查询|打印|订阅|续签|备案|预约|填写|调休)"
 )
+
+
+# Anything that makes a message a question: a question mark or particle, a question word,
+# or an A-not-A form (算不算, 有没有); not 几 in 好几家 or 几千次.
+_ASKS = re.compile(
+    r"[？?吗呢啥谁哪怎咋]|什么|如何|多少|多久|多长|多大|是否|能否|可否|(?<![好十])几(?![千百十万])|(.)[不没]\1"
+)
+SITUATION_CHARS = 10  # a told situation is a sentence, not a term or a fragment
+
+
+def tells_situation(text: str) -> bool:
+    """True when the message tells what happened without asking anything ("上坟烧纸把后山
+    点着了，烧了半亩多林子"): said to an appraisal assistant, it asks how that counts."""
+    told = "".join(ch for ch in text if ch.isalnum())
+    return len(told) >= SITUATION_CHARS and not _ASKS.search(text) and not _SERVICE.search(text)
 
 
 def asks_points(text: str) -> float:

@@ -10,7 +10,7 @@ the set they are measured on are not evidence; this keeps them apart.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -27,6 +27,7 @@ from knowledge.rulebook_files import read_rulebook
 RIDGES = (0.3, 1.0, 3.0, 10.0)
 ANSWER_THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9)
 CLARIFY_THRESHOLDS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+POINTS_CLARIFY_THRESHOLDS = (0.0, 0.1, 0.2, 0.3, 0.4)  # never above the clarify threshold
 # The confident-wrong ceilings the parameters must keep on the training rulebooks: the
 # target on every one of them, half of it on average (the margin for the one held out).
 MAX_CONFIDENT_WRONG = 0.02
@@ -98,6 +99,7 @@ class PreparedCase:
             fitted,
             answer_threshold=params.answer_threshold,
             clarify_threshold=params.clarify_threshold,
+            points_clarify_threshold=params.points_clarify_threshold,
         )
 
     def evaluate(self, params: DecisionParams) -> Evaluation:
@@ -123,7 +125,12 @@ class PreparedCase:
                 np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])
             )
         shown = table.code_hit | (
-            table.scorable & ((found.in_scope >= params.clarify_threshold) | table.points)
+            table.scorable
+            & np.where(
+                table.about_points,
+                found.in_scope >= params.points_clarify_threshold,
+                found.in_scope >= params.clarify_threshold,
+            )
         )
         confident = (found.in_scope * found.right >= params.answer_threshold) | (table.ranked == 1)
         answered = table.code_hit | (shown & confident & ~table.generic)
@@ -149,29 +156,25 @@ class _Table:
     oos: NDArray[np.bool_]
     paraphrase: NDArray[np.bool_]
     generic: NDArray[np.bool_]
-    points: NDArray[np.bool_]  # asks whether it scores: clarified rather than refused
+    about_points: NDArray[np.bool_]  # clarified rather than refused
 
 
 def _table(case: PreparedCase) -> _Table:
     indicators = case.matcher.indicators
-    rows = []
-    for q in case.book.questions:
-        s = case.scored[q.q]
-        top_ok = bool(s.ranked) and indicators[s.ranked[0][0]].code in q.expect
-        scorable = bool(s.ranked) and s.features is not None and not s.code_hit
-        points = s.features is not None and s.features.points > 0
-        rows.append(
-            (s.code_hit, scorable, len(s.ranked), top_ok, not q.expect, q.kind, s.generic, points)
-        )
+    scored = [(q, case.scored[q.q]) for q in case.book.questions]
+
+    def column(value: Callable[[LabelledQuestion, Scored], object]) -> NDArray[np.bool_]:
+        return np.array([bool(value(q, s)) for q, s in scored], dtype=bool)
+
     return _Table(
-        np.array([r[0] for r in rows], dtype=bool),
-        np.array([r[1] for r in rows], dtype=bool),
-        np.array([r[2] for r in rows], dtype=np.int64),
-        np.array([r[3] for r in rows], dtype=bool),
-        np.array([r[4] for r in rows], dtype=bool),
-        np.array([r[5] == PARAPHRASE for r in rows], dtype=bool),
-        np.array([r[6] for r in rows], dtype=bool),
-        np.array([r[7] for r in rows], dtype=bool),
+        code_hit=column(lambda q, s: s.code_hit),
+        scorable=column(lambda q, s: s.ranked and s.features is not None and not s.code_hit),
+        ranked=np.array([len(s.ranked) for _, s in scored], dtype=np.int64),
+        top_ok=column(lambda q, s: s.ranked and indicators[s.ranked[0][0]].code in q.expect),
+        oos=column(lambda q, s: not q.expect),
+        paraphrase=column(lambda q, s: q.kind == PARAPHRASE),
+        generic=column(lambda q, s: s.generic),
+        about_points=column(lambda q, s: s.about_points),
     )
 
 
@@ -230,8 +233,13 @@ def choose_params(training: Sequence[PreparedCase]) -> DecisionParams:
     """The parameters with the best summed objective that keep confident-wrong answers under
     the ceilings on the training rulebooks (or, if none does, the fewest of them)."""
     best: tuple[tuple[int, float], DecisionParams] | None = None
-    for ridge, answer, clarify in itertools.product(RIDGES, ANSWER_THRESHOLDS, CLARIFY_THRESHOLDS):
-        params = DecisionParams(ridge, answer, clarify)
+    grid = itertools.product(
+        RIDGES, ANSWER_THRESHOLDS, CLARIFY_THRESHOLDS, POINTS_CLARIFY_THRESHOLDS
+    )
+    for ridge, answer, clarify, points_clarify in grid:
+        if points_clarify > clarify:
+            continue
+        params = DecisionParams(ridge, answer, clarify, points_clarify)
         results = [case.rates(params) for case in training]
         worst = max(r.confident_wrong for r in results)
         mean = sum(r.confident_wrong for r in results) / len(results)

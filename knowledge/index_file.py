@@ -38,7 +38,9 @@ from knowledge.index import LexicalIndex, Title
 from knowledge.matcher import Matcher, MatcherConfig
 from knowledge.stored_indicators import StoredIndicators, codes_and_names, indicator_json
 
-FORMAT_VERSION = 6  # 4: two cue features in the calibration; 5: service negatives; 6: BM25
+# 4: two cue features in the calibration; 5: service negatives; 6: BM25; 7: a clarify
+# threshold for questions about points
+FORMAT_VERSION = 7
 MAGIC = b"KPIBOTMX"
 _LENGTH = struct.Struct("<Q")
 _ALIGN = 64
@@ -263,6 +265,7 @@ def load_matcher(
                 right=tuple(calibration["right"]),
                 answer_threshold=calibration["answer_threshold"],
                 clarify_threshold=calibration["clarify_threshold"],
+                points_clarify_threshold=calibration["points_clarify_threshold"],
             ),
         )
     except (OSError, ValueError, KeyError, TypeError, IndexError, struct.error) as exc:

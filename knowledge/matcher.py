@@ -37,7 +37,7 @@ from numpy.typing import NDArray
 from rapidfuzz import fuzz, process
 
 from knowledge.calibration import Calibration, Features, out_of_scope_bank
-from knowledge.cues import asks_points, asks_service, only_cue_words
+from knowledge.cues import asks_points, asks_service, only_cue_words, tells_situation
 from knowledge.index import (
     LexicalIndex,
     Title,
@@ -124,6 +124,9 @@ class Scored:
     features: Features | None = None
     code_hit: bool = False
     generic: bool = False  # only appraisal words (考核, 扣分): at most a clarification
+    # asks what something does to the score, or tells a situation without asking anything
+    # (which, said to an appraisal assistant, asks how it counts): clarified, never refused
+    about_points: bool = False
 
 
 @dataclass
@@ -416,7 +419,10 @@ class Matcher:
             points=asks_points(simplified),
             service=asks_service(simplified),
         )
-        return Scored(simplified, ranked, features, generic=only_cue_words(core))
+        about_points = bool(features.points) or tells_situation(simplified)
+        return Scored(
+            simplified, ranked, features, generic=only_cue_words(core), about_points=about_points
+        )
 
     def score(self, text: str) -> tuple[str, list[tuple[int, float]]]:
         """The normalised question and every candidate with its raw score, best first."""
@@ -448,7 +454,7 @@ class Matcher:
         if not ranked or result.features is None:
             return MatchResult(text, result.normalized, Outcome.NONE, ())
         in_scope, right = calibration.probabilities(result.features)
-        if in_scope < calibration.clarify_threshold and not result.features.points:
+        if in_scope < calibration.clarify_at(result.about_points):
             return MatchResult(text, result.normalized, Outcome.NONE, ())
         best_doc, best = ranked[0]
         confidence = 100 * in_scope * right

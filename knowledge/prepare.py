@@ -40,6 +40,7 @@ class DecisionParams:
     ridge: float = 0.3
     answer_threshold: float = 0.7
     clarify_threshold: float = 0.6
+    points_clarify_threshold: float = 0.3
 
 
 @dataclass(frozen=True)
@@ -175,6 +176,7 @@ def calibrate(data: CalibrationData, params: DecisionParams) -> Calibration:
         ridge=params.ridge,
         answer_threshold=params.answer_threshold,
         clarify_threshold=params.clarify_threshold,
+        points_clarify_threshold=params.points_clarify_threshold,
     )
 
 
