@@ -126,6 +126,7 @@ class PreparedCase:
             )
         shown = table.code_hit | (
             table.scorable
+            & ~table.service
             & np.where(
                 table.about_points,
                 found.in_scope >= params.points_clarify_threshold,
@@ -157,6 +158,7 @@ class _Table:
     paraphrase: NDArray[np.bool_]
     generic: NDArray[np.bool_]
     about_points: NDArray[np.bool_]  # clarified rather than refused
+    service: NDArray[np.bool_]  # how to get something done: not in a rulebook
 
 
 def _table(case: PreparedCase) -> _Table:
@@ -175,6 +177,7 @@ def _table(case: PreparedCase) -> _Table:
         paraphrase=column(lambda q, s: q.kind == PARAPHRASE),
         generic=column(lambda q, s: s.generic),
         about_points=column(lambda q, s: s.about_points),
+        service=column(lambda q, s: s.features is not None and s.features.service > 0),
     )
 
 

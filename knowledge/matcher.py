@@ -445,7 +445,14 @@ class Matcher:
         return self.decide(text, self.scored(text), self.calibration)
 
     def decide(self, text: str, result: Scored, calibration: Calibration) -> MatchResult:
-        """The decision for an already scored question under a given calibration."""
+        """The decision for an already scored question under a given calibration.
+
+        What the question asks weighs before any score (:mod:`knowledge.cues`): where, when or
+        how to get something done is never in a rulebook of indicators, however many of its
+        words the rulebook holds ("危化品经营许可证要准备哪些材料"), so it is not covered;
+        what something does to the score, or a situation told without a question, is offered
+        candidates from a lower threshold.
+        """
         ranked = result.ranked
         if result.code_hit:
             return MatchResult(
@@ -454,7 +461,7 @@ class Matcher:
         if not ranked or result.features is None:
             return MatchResult(text, result.normalized, Outcome.NONE, ())
         in_scope, right = calibration.probabilities(result.features)
-        if in_scope < calibration.clarify_at(result.about_points):
+        if result.features.service or in_scope < calibration.clarify_at(result.about_points):
             return MatchResult(text, result.normalized, Outcome.NONE, ())
         best_doc, best = ranked[0]
         confidence = 100 * in_scope * right

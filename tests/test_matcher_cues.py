@@ -109,3 +109,22 @@ def test_a_question_about_points_is_clarified_rather_than_refused(case: Prepared
     assert told.status is Outcome.NONE
     assert clarified.status is Outcome.CLARIFY
     assert len(clarified.matches) >= 2
+
+
+def test_a_service_question_is_not_covered_however_many_rulebook_words_it_holds(
+    case: PreparedCase,
+) -> None:
+    """Asked how to get something done, the rulebook has no answer, even when the question is
+    made of an indicator's own name; asked what it does to the score, it is about the rulebook."""
+    lenient = replace(
+        case.calibration(DecisionParams()), answer_threshold=0.0, clarify_threshold=0.0
+    )
+    name = case.matcher.indicators[0].name
+    service = f"{name}的系统在哪里下载"
+    points = f"{name}没做到会扣分吗"
+    assert (
+        case.matcher.decide(service, case.matcher.scored(service), lenient).status is Outcome.NONE
+    )
+    assert (
+        case.matcher.decide(points, case.matcher.scored(points), lenient).status is Outcome.ANSWER
+    )
