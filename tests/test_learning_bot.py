@@ -86,7 +86,7 @@ async def test_attach_is_for_the_office_only(bot: Bot) -> None:
 
 
 async def test_an_admin_edits_the_synonym_table_and_the_matcher_follows(bot: Bot) -> None:
-    question = "纳税人干坐半天才轮到"  # too little for the calibrated matcher without the synonym
+    question = "纳税人干坐半天才轮到咋办"  # too little for the matcher without the synonym
     assert only(await bot.send(question, user_id=STAFF)).text.startswith("抱歉")
     added = only(await bot.send("/synonym 干坐 等候时长", user_id=ADMIN))
     assert added.text == "已添加同义词：干坐 → 等候时长，立即生效。"

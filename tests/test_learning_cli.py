@@ -19,7 +19,9 @@ from tests.conftest import SAMPLE_RULEBOOK
 
 # Situations told in words the sample rulebook does not use (checked before each test acts).
 WAITING = ("老板在大厅干坐了一个钟头才轮到他", "老板在大厅干坐了快一个钟头才轮到")
-EVERYDAY = "纳税人干坐半天才轮到"  # too little for the calibrated matcher without the synonym
+# Too little for the calibrated matcher without the synonym. It asks (咋办): a situation told
+# without a question would be offered candidates whatever the synonyms.
+EVERYDAY = "纳税人干坐半天才轮到咋办"
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from knowledge.holdout import (
     labelled_rulebooks,
     prepare_case,
 )
-from knowledge.matcher import Outcome
+from knowledge.matcher import MatchResult, Outcome
 from knowledge.prepare import MAX_SERVICE_NEGATIVES, DecisionParams, service_negatives
 from knowledge.rulebook import Indicator, IndicatorType
 
@@ -98,17 +98,23 @@ def test_service_negatives_are_capped_for_a_large_rulebook() -> None:
 
 
 def test_a_question_about_points_is_clarified_rather_than_refused(case: PreparedCase) -> None:
-    """Under thresholds no question reaches, a question that asks what something does to
-    the score still gets candidates ("您是想问…"); the same words without it are refused."""
+    """Under thresholds no other question reaches, a question that asks what something does
+    to the score, or a situation told without a question, still gets candidates ("您是想
+    问…"); the same words asking something else are refused."""
     fitted = case.calibration(DecisionParams())
-    strict = replace(fitted, answer_threshold=1.1, clarify_threshold=1.1)
+    strict = replace(
+        fitted, answer_threshold=1.1, clarify_threshold=1.1, points_clarify_threshold=0.0
+    )
     situation = "楼道里跟大爷聊了半天家常"
-    told = case.matcher.decide(situation, case.matcher.scored(situation), strict)
-    asked = situation + "，会扣分吗"
-    clarified = case.matcher.decide(asked, case.matcher.scored(asked), strict)
-    assert told.status is Outcome.NONE
-    assert clarified.status is Outcome.CLARIFY
-    assert len(clarified.matches) >= 2
+
+    def decided(text: str) -> MatchResult:
+        return case.matcher.decide(text, case.matcher.scored(text), strict)
+
+    assert decided(situation + "，这个咋弄").status is Outcome.NONE
+    for about_points in (situation + "，会扣分吗", situation):  # the bare situation asks too
+        clarified = decided(about_points)
+        assert clarified.status is Outcome.CLARIFY, about_points
+        assert len(clarified.matches) >= 2
 
 
 def test_a_service_question_is_not_covered_however_many_rulebook_words_it_holds(
