@@ -169,20 +169,28 @@ class LexicalIndex:
         """The IDF of a term no indicator holds."""
         return math.log(1 + (self.size + 0.5) / 1.5)
 
-    def posting(self, term: Term) -> tuple[NDArray[np.int32], NDArray[np.float32], float] | None:
-        """The documents holding a term, their weights, and the term's IDF."""
+    def span(self, term: Term) -> tuple[int, int, int] | None:
+        """A term's number and where its postings lie in ``docs`` and ``weights`` (and in
+        ``bm25`` when the number is below ``bm25_terms``); None if no indicator holds it."""
         number = self.terms.get(term)
         if number is None:
             return None
-        start, end = self.offsets[number], self.offsets[number + 1]
+        return number, self.offsets[number], self.offsets[number + 1]
+
+    def posting(self, term: Term) -> tuple[NDArray[np.int32], NDArray[np.float32], float] | None:
+        """The documents holding a term, their weights, and the term's IDF."""
+        found = self.span(term)
+        if found is None:
+            return None
+        number, start, end = found
         return self.docs[start:end], self.weights[start:end], float(self.idf[number])
 
     def bm25_posting(self, term: Term) -> NDArray[np.float16] | None:
         """BM25's term-frequency part for :meth:`posting`'s documents, if BM25 counts the term."""
-        number = self.terms.get(term)
-        if number is None or number >= self.bm25_terms:
+        found = self.span(term)
+        if found is None or found[0] >= self.bm25_terms:
             return None
-        return self.bm25[self.offsets[number] : self.offsets[number + 1]]
+        return self.bm25[found[1] : found[2]]
 
 
 def _fields(indicator: Indicator, learned: Sequence[str]) -> list[tuple[str, str]]:
@@ -295,7 +303,8 @@ class IndexBuilder:
                 ids.append(terms.ids)
                 weights.append(terms.saturated * np.float32(FIELD_WEIGHTS[field]))
                 # BM25 reads the indicator's text, not the category it is filed under
-                frequencies.append(terms.counts if field != "category" else terms.counts * 0)
+                counted = terms.counts if field != "category" else np.zeros_like(terms.counts)
+                frequencies.append(counted)
                 if terms.compacted and field in TITLE_FIELDS:
                     titles.append(Title(doc, terms.compacted, phonetic(terms.compacted)))
                 elif terms.compacted and field in QUESTION_FIELDS:

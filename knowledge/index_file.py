@@ -203,12 +203,14 @@ def _index(reader: _Reader) -> LexicalIndex:
     offsets, docs = reader.array("offsets"), reader.array("docs")
     terms, ids = reader.texts("terms"), reader.array("term_ids")
     weights, bm25 = reader.array("weights"), reader.array("bm25")
-    if int(offsets[-1]) != len(docs) or len(reader.array("idf")) != len(offsets) - 1:
-        raise ValueError("postings and terms do not fit together")
     bm25_terms = header["bm25_terms"]
-    if len(weights) != len(docs) or not 0 <= bm25_terms < len(offsets):
-        raise ValueError("postings and terms do not fit together")
-    if len(bm25) != int(offsets[bm25_terms]):
+    if (
+        int(offsets[-1]) != len(docs)
+        or len(reader.array("idf")) != len(offsets) - 1
+        or len(weights) != len(docs)
+        or not 0 <= bm25_terms < len(offsets)
+        or len(bm25) != int(offsets[bm25_terms])
+    ):
         raise ValueError("postings and terms do not fit together")
     return LexicalIndex(
         size=header["size"],

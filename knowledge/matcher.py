@@ -207,15 +207,15 @@ class Matcher:
             return
         evidence.seen.add(term)
         index = self.index
-        number = index.terms.get(term)
+        found = index.span(term)
         kind = term[0]
-        if number is None:
+        if found is None:
             if kind in "cpu":  # words are only looked for where the rulebook has them
                 unknown = share * index.max_idf * self.config.unknown_idf_share
                 evidence.mass += unknown
                 evidence.chars += unknown if kind != "p" else 0.0
             return
-        start, end = index.offsets[number], index.offsets[number + 1]
+        number, start, end = found
         idf = float(index.idf[number])
         weight = idf * share
         evidence.mass += weight
