@@ -9,6 +9,10 @@ Evidence kinds (a term's first letter says which):
 * ``s`` synonym groups of 同义词词林 (:mod:`knowledge.thesaurus`): a word in a question and a word
   in the rulebook meet when they are true synonyms (耽搁 / 拖延).
 
+Next to the terms, ``related`` maps everyday words to the rulebook words closest in meaning
+(打针 → 输液, :mod:`knowledge.related`): the matcher counts those words' postings as weaker
+evidence; they are not terms of their own.
+
 Every field of an indicator counts (name and aliases most, then FAQ questions and learned
 phrasings, the standard, the three interpretations and FAQ answers), except text the
 indicator explicitly excludes ("而不是纳税人投诉", "……除外"): that text describes another
@@ -36,6 +40,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
+from knowledge.related import related_words
 from knowledge.rulebook import Indicator
 from knowledge.synonyms import OfficeSynonym
 from knowledge.text import bigrams, phonetic, segments, strip_fillers, to_simplified
@@ -156,6 +161,8 @@ class LexicalIndex:
     bm25_terms: int
     idf: NDArray[np.float32]
     lexicon: dict[str, str]  # word → its space-separated terms (compact to store and load)
+    # everyday word → rulebook words close in meaning, with cosines (:mod:`knowledge.related`)
+    related: dict[str, str]
     titles: list[Title]
     questions: list[Title]
     office: list[tuple[str, str]]
@@ -386,6 +393,7 @@ class IndexBuilder:
             bm25_terms=bm25_terms,
             idf=idf,
             lexicon=_lexicon(words, present, self._groups),
+            related=related_words(words),
             titles=titles,
             questions=questions,
             office=[(w, t) for w, t in office if w and t],

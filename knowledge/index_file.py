@@ -39,8 +39,8 @@ from knowledge.matcher import Matcher, MatcherConfig
 from knowledge.stored_indicators import StoredIndicators, codes_and_names, indicator_json
 
 # 4: two cue features in the calibration; 5: service negatives; 6: BM25; 7: a clarify
-# threshold for questions about points
-FORMAT_VERSION = 7
+# threshold for questions about points; 8: words related by word vectors
+FORMAT_VERSION = 8
 MAGIC = b"KPIBOTMX"
 _LENGTH = struct.Struct("<Q")
 _ALIGN = 64
@@ -53,6 +53,8 @@ def _texts(index: LexicalIndex) -> dict[str, Sequence[str]]:
         "terms": ordered_terms,
         "lexicon_words": list(index.lexicon),
         "lexicon_terms": list(index.lexicon.values()),
+        "related_words": list(index.related),
+        "related_terms": list(index.related.values()),
         "title_texts": [t.text for t in index.titles],
         "title_phons": [t.phon for t in index.titles],
         "question_texts": [t.text for t in index.questions],
@@ -223,6 +225,9 @@ def _index(reader: _Reader) -> LexicalIndex:
         idf=reader.array("idf"),
         lexicon=dict(
             zip(reader.texts("lexicon_words"), reader.texts("lexicon_terms"), strict=True)
+        ),
+        related=dict(
+            zip(reader.texts("related_words"), reader.texts("related_terms"), strict=True)
         ),
         titles=_titles(reader, "title"),
         questions=_titles(reader, "question"),

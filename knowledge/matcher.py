@@ -113,6 +113,9 @@ class MatcherConfig:
     # indicators join the candidates the weighted evidence chose.
     bm25_share: float = 0.5
     bm25_pool: int = 10
+    # Rulebook words close in meaning to a question word weigh like thesaurus synonyms ("s"),
+    # times their cosine (a priori, as the shares above).
+    related_share: float = 0.3
 
 
 @dataclass(frozen=True)
@@ -231,24 +234,63 @@ class Matcher:
             evidence.bm25_weights.append(index.bm25[start:end])
             evidence.bm25_factors.append(idf)
 
-    def _words(self, part: str) -> list[str]:
-        """Every rulebook word or synonym inside a segment, whatever the segmentation."""
-        lexicon = self.index.lexicon
+    def _words(self, part: str) -> tuple[list[str], list[str]]:
+        """Every rulebook word or synonym inside a segment, whatever the segmentation, and
+        every everyday word that has related rulebook words (:mod:`knowledge.related`)."""
+        lexicon, related = self.index.lexicon, self.index.related
         found: list[str] = []
+        near: list[str] = []
         for start in range(len(part) - 1):
             for end in range(start + 2, min(len(part), start + 6) + 1):
-                terms = lexicon.get(part[start:end])
+                word = part[start:end]
+                terms = lexicon.get(word)
                 if terms:
                     found += terms.split(" ")
-        return found
+                    continue
+                entry = related.get(word)
+                if entry:
+                    near.append(entry)
+        return found, near
+
+    def _add_related(self, evidence: _Evidence, entry: str) -> None:
+        """The rulebook words a question word is close to, as evidence weighted by their
+        cosine. They add nothing to the question's mass: the word itself is counted there
+        already, by its characters; this only says where it may point."""
+        share = self.config.related_share
+        parts = entry.split(" ")
+        for k in range(0, len(parts), 2):
+            term = "w" + parts[k]
+            if term in evidence.seen:
+                continue
+            evidence.seen.add(term)
+            found = self.index.span(term)
+            if found is None:
+                continue
+            number, start, end = found
+            idf = float(self.index.idf[number])
+            scale = share * float(parts[k + 1])
+            ids = self.index.docs[start:end]
+            evidence.ids.append(ids)
+            evidence.weights.append(self.index.weights[start:end])
+            evidence.factors.append(idf * scale)
+            if number < self.index.bm25_terms:
+                evidence.bm25_ids.append(ids)
+                evidence.bm25_weights.append(self.index.bm25[start:end])
+                evidence.bm25_factors.append(idf * scale)
 
     def _recall(self, parts: list[str]) -> _Evidence:
         shares = self._shares
         evidence = _Evidence(np.zeros(0))
+        near: list[str] = []
         for part in parts:
             chars, phons, content = char_terms(part)
-            for term in (*chars, *phons, *content, *self._words(part)):
+            words, related = self._words(part)
+            near += related
+            for term in (*chars, *phons, *content, *words):
                 self._add(evidence, term, shares[term[0]])
+        if self.config.related_share > 0:
+            for entry in near:  # after every word the question holds itself
+                self._add_related(evidence, entry)
         size = len(self.indicators)
         evidence.scores = self._sum(evidence.ids, evidence.weights, evidence.factors, size)
         evidence.bm25 = self._sum(
