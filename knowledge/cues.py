@@ -36,6 +36,13 @@ _SERVICE = re.compile(
     r"校验|年检|年审|换证)"
 )
 
+# Asks what the rule requires or allows in a situation (要不要报, 几天内要录入, 这样行吗, 有啥后果):
+# a question about an indicator's standard even when it names no points.
+_RULES = re.compile(
+    r"要不要|是不是要|是不是得|行吗|行不行|可以吗|有啥后果|什么后果|超时了吗|算晚吗|算超时|"
+    r"多少天内|几天内|多久内|天之内|能不能宽限|会被说|会被通报"
+)
+
 
 # Anything that makes a message a question: a question mark or particle, a question word,
 # or an A-not-A form (算不算, 有没有); not 几 in 好几家 or 几千次.
@@ -55,6 +62,11 @@ def tells_situation(text: str) -> bool:
 def asks_points(text: str) -> float:
     """1.0 when the (simplified) question asks whether or how much something scores."""
     return 1.0 if _SCORES.search(text) else 0.0
+
+
+def asks_rule(text: str) -> bool:
+    """True when the question asks what the rule requires or allows (要不要, 几天内, 行吗)."""
+    return bool(_RULES.search(text))
 
 
 def asks_service(text: str) -> float:

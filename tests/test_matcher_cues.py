@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from knowledge.cues import asks_points, asks_service, only_cue_words
+from knowledge.cues import asks_points, asks_rule, asks_service, only_cue_words
 from knowledge.holdout import (
     RIDGES,
     PreparedCase,
@@ -40,10 +40,34 @@ ROOT = Path(__file__).resolve().parents[1]
         ("退税的钱拖了快两周才到账，企业找上门来了，这个怎么算", 1.0, 0.0),
         ("个体户营业执照要带什么材料", 0.0, 1.0),
         ("入户走访率", 0.0, 0.0),
+        ("个体户营业执照怎么办", 0.0, 1.0),
+        ("120急救车收费标准是多少", 0.0, 1.0),
+        ("失业登记在手机上怎么办", 0.0, 1.0),
+        ("医疗纠纷可以找哪个部门调解", 0.0, 1.0),
+        ("企业怎么给新员工办理参保登记", 0.0, 1.0),
+        ("放射诊疗许可证怎么校验", 0.0, 1.0),
+        # an in-scope situation that asks how long the rule allows is not a service question
+        ("井盖破损要多久修复", 0.0, 0.0),
+        ("拖了三天才处理完，怎么办", 0.0, 0.0),
     ],
 )
 def test_cues(text: str, points: float, service: float) -> None:
     assert (asks_points(text), asks_service(text)) == (points, service)
+
+
+@pytest.mark.parametrize(
+    ("text", "asks"),
+    [
+        ("新发现一个爸妈都出去打工的小孩，多少天内要录进去", True),
+        ("残疾证到期没去换，钱要不要先断掉", True),
+        ("有的同事打个电话让老板自己填表就算去过了，这样行吗", True),
+        ("接了单没先给人家回电话，直接在系统里点了完成，有啥后果", True),
+        ("食堂这周的菜单在哪看", False),
+        ("低保审核审批时限", False),
+    ],
+)
+def test_asks_what_the_rule_requires(text: str, asks: bool) -> None:
+    assert asks_rule(text) is asks
 
 
 @pytest.fixture(scope="module")
@@ -111,7 +135,8 @@ def test_a_question_about_points_is_clarified_rather_than_refused(case: Prepared
         return case.matcher.decide(text, case.matcher.scored(text), strict)
 
     assert decided(situation + "，这个咋弄").status is Outcome.NONE
-    for about_points in (situation + "，会扣分吗", situation):  # the bare situation asks too
+    asking = (situation + "，会扣分吗", situation, situation + "，这样行吗")  # all ask how it counts
+    for about_points in asking:
         clarified = decided(about_points)
         assert clarified.status is Outcome.CLARIFY, about_points
         assert len(clarified.matches) >= 2
