@@ -37,7 +37,7 @@ from numpy.typing import NDArray
 from rapidfuzz import fuzz, process
 
 from knowledge.calibration import Calibration, Features, out_of_scope_bank
-from knowledge.cues import asks_rule, asks_points, asks_service, only_cue_words, tells_situation
+from knowledge.cues import asks_points, asks_rule, asks_service, only_cue_words, tells_situation
 from knowledge.index import (
     LexicalIndex,
     Title,
@@ -461,9 +461,7 @@ class Matcher:
             points=asks_points(simplified),
             service=asks_service(simplified),
         )
-        about_points = (
-            bool(features.points) or tells_situation(simplified) or asks_rule(simplified)
-        )
+        about_points = bool(features.points) or tells_situation(simplified) or asks_rule(simplified)
         return Scored(
             simplified, ranked, features, generic=only_cue_words(core), about_points=about_points
         )

@@ -135,7 +135,8 @@ def test_a_question_about_points_is_clarified_rather_than_refused(case: Prepared
         return case.matcher.decide(text, case.matcher.scored(text), strict)
 
     assert decided(situation + "，这个咋弄").status is Outcome.NONE
-    asking = (situation + "，会扣分吗", situation, situation + "，这样行吗")  # all ask how it counts
+    # each asks how the situation counts: about points, told bare, or whether it is allowed
+    asking = (situation + "，会扣分吗", situation, situation + "，这样行吗")
     for about_points in asking:
         clarified = decided(about_points)
         assert clarified.status is Outcome.CLARIFY, about_points
