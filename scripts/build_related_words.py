@@ -16,7 +16,6 @@ from __future__ import annotations
 import gzip
 import io
 import pickle
-import sys
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -85,4 +84,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
