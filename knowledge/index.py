@@ -383,6 +383,7 @@ class IndexBuilder:
         office = [
             ("".join(core_parts(s.word)), " ".join(core_parts(s.term))) for s in self.synonyms
         ]
+        lexicon = _lexicon(words, present, self._groups)
         return LexicalIndex(
             size=size,
             terms=present,
@@ -392,8 +393,9 @@ class IndexBuilder:
             bm25=bm25[order][: offsets[bm25_terms]].astype(np.float16),
             bm25_terms=bm25_terms,
             idf=idf,
-            lexicon=_lexicon(words, present, self._groups),
-            related=related_words(words),
+            lexicon=lexicon,
+            # a word the rulebook or its thesaurus holds needs no stand-in: not kept
+            related={w: near for w, near in related_words(words).items() if w not in lexicon},
             titles=titles,
             questions=questions,
             office=[(w, t) for w, t in office if w and t],
