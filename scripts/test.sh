@@ -6,5 +6,5 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 bin="$root/.venv/bin"
 "$bin/ruff" check .
-"$bin/mypy" bot knowledge scoring db tests benchmarks
+"$bin/mypy" bot knowledge scoring db tests benchmarks scripts
 "$bin/python" -m pytest -q -n "${KPIBOT_TEST_WORKERS:-auto}" "$@"
