@@ -19,8 +19,15 @@ from numpy.typing import NDArray
 
 from knowledge.calibration import Calibration
 from knowledge.evaluation import Evaluation, LabelledQuestion, evaluate, load_questions
-from knowledge.matcher import Matcher, Scored
+from knowledge.matcher import Matcher, MatcherConfig, Scored
 from knowledge.prepare import CalibrationData, DecisionParams, calibrate, calibration_data
+from knowledge.ranking import (
+    A_PRIORI,
+    ROWS_PER_QUESTION,
+    RankingRows,
+    fit_rank_weights,
+    rank_scores,
+)
 from knowledge.rulebook import Rulebook
 from knowledge.rulebook_files import read_rulebook
 
@@ -89,6 +96,8 @@ class PreparedCase:
     fits: dict[float, Calibration] = field(default_factory=dict)
     decisions: dict[float, _Decisions] = field(default_factory=dict)
     table: _Table | None = None  # what rates() needs of each question, built on first use
+    negatives: Sequence[str] | None = None  # the out-of-scope bank it was built with
+    samples: list[RankingRows] | None = None  # see ranking_samples
 
     def calibration(self, params: DecisionParams) -> Calibration:
         """The rulebook's calibration under ``params``."""
@@ -207,12 +216,16 @@ def labelled_rulebooks(root: Path) -> list[LabelledRulebook]:
     return books
 
 
-def prepare_case(book: LabelledRulebook, negatives: Sequence[str] | None = None) -> PreparedCase:
+def prepare_case(
+    book: LabelledRulebook,
+    negatives: Sequence[str] | None = None,
+    config: MatcherConfig | None = None,
+) -> PreparedCase:
     """Build, gather calibration data and score every labelled question once."""
-    matcher = Matcher(book.rulebook.indicators, background=negatives)
+    matcher = Matcher(book.rulebook.indicators, config, background=negatives)
     data = calibration_data(matcher, negatives=negatives)
     scored = {q.q: matcher.scored(q.q) for q in book.questions}
-    return PreparedCase(book, matcher, data, scored)
+    return PreparedCase(book, matcher, data, scored, negatives=negatives)
 
 
 def objective(rates: Rates) -> float:
@@ -261,12 +274,38 @@ class HeldOut:
     name: str
     params: DecisionParams
     evaluation: Evaluation
+    rank_weights: tuple[float, ...] = ()
+
+
+def ranking_samples(case: PreparedCase) -> list[RankingRows]:
+    """Each in-scope labelled question's candidate rows, best first under the hand-set mix,
+    and which are right: what the ranking's weights are fitted on. Rows and order do not
+    depend on the weights in use, so a fit is the same whichever matcher gathered them."""
+    if case.samples is None:
+        codes = [i.code for i in case.matcher.indicators]
+        samples: list[RankingRows] = []
+        for question in case.book.questions:
+            found = case.matcher.ranking_rows(question.q) if question.expect else None
+            if found is not None:
+                docs, rows = found
+                right = np.array([codes[d] in question.expect for d in docs], dtype=bool)
+                # in the hand-set mix's order, so the samples do not depend on the weights
+                order = np.argsort(-rank_scores(rows, A_PRIORI), kind="stable")[:ROWS_PER_QUESTION]
+                samples.append((rows[order], right[order]))
+        case.samples = samples
+    return case.samples
 
 
 def leave_one_out(cases: Sequence[PreparedCase]) -> list[HeldOut]:
-    """Each rulebook measured under parameters chosen on all the others."""
+    """Each rulebook measured under parameters chosen on all the others: the ranking's weights
+    are refitted without it, and it is built, calibrated and scored under them; the decision's
+    parameters are chosen on the other rulebooks as prepared (with the shipped weights)."""
     held: list[HeldOut] = []
     for k, case in enumerate(cases):
-        params = choose_params([c for j, c in enumerate(cases) if j != k])
-        held.append(HeldOut(case.book.name, params, case.evaluate(params)))
+        others = [c for j, c in enumerate(cases) if j != k]
+        weights = fit_rank_weights(s for c in others for s in ranking_samples(c))
+        config = replace(case.matcher.config, rank_weights=weights)
+        measured = prepare_case(case.book, case.negatives, config)
+        params = choose_params(others)
+        held.append(HeldOut(case.book.name, params, measured.evaluate(params), weights))
     return held

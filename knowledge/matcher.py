@@ -47,6 +47,7 @@ from knowledge.index import (
     question_char_terms,
 )
 from knowledge.learned import exact_answers, question_key
+from knowledge.ranking import EVIDENCE_KINDS, RANK_WEIGHTS, rank_scores
 from knowledge.rulebook import Indicator
 from knowledge.stored_indicators import StoredIndicators, codes_and_names
 from knowledge.synonyms import OfficeSynonym
@@ -54,6 +55,8 @@ from knowledge.text import phonetic, to_simplified
 
 _CODE_PATTERN = re.compile(r"[a-z]{1,4}[-_.]?\d{1,4}")
 _CODE_SEPARATORS = str.maketrans("", "", "-_.")  # as re.sub(r"[-_.]", ""), 10x faster
+_KIND_NUMBER = {kind: n for n, kind in enumerate(EVIDENCE_KINDS)}
+_RELATED = _KIND_NUMBER["v"]
 
 
 class Outcome(StrEnum):
@@ -90,10 +93,9 @@ class MatchResult:
 
 @dataclass(frozen=True)
 class MatcherConfig:
-    """Evidence shares and fixed limits, set a priori (not tuned on any labelled set)."""
+    """Evidence shares and fixed limits, set a priori (not tuned on any labelled set), and the
+    ranking's mix of evidence, fitted on labelled rulebooks."""
 
-    lexical_scale: float = 1.5
-    fuzzy_weight: float = 0.35
     faq_weight: float = 0.85
     pool: int = 40
     clarify_window: float = 18.0
@@ -109,13 +111,14 @@ class MatcherConfig:
     unknown_idf_share: float = 0.6
     partial_floor: float = 40.0
     mass_cap: float = 22.0
-    # BM25's share of the lexical score (an equal share, not tuned), and how many of its best
-    # indicators join the candidates the weighted evidence chose.
-    bm25_share: float = 0.5
+    # How many of BM25's best indicators join the candidates the weighted evidence chose.
     bm25_pool: int = 10
     # Rulebook words close in meaning to a question word weigh like thesaurus synonyms ("s"),
     # times their cosine (a priori, as the shares above).
     related_share: float = 0.3
+    # How the kinds of evidence, BM25 and fuzzy similarity mix into the ranking score:
+    # fitted on labelled rulebooks (:mod:`knowledge.ranking`), not set a priori.
+    rank_weights: tuple[float, ...] = RANK_WEIGHTS
 
 
 @dataclass(frozen=True)
@@ -147,6 +150,19 @@ class _Evidence:
     bm25_ids: list[NDArray[np.int32]] = field(default_factory=list)
     bm25_weights: list[NDArray[np.float16]] = field(default_factory=list)
     bm25_factors: list[float] = field(default_factory=list)
+    kinds: list[int] = field(default_factory=list)  # per term found: its kind's number
+    by_kind: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+
+
+@dataclass(frozen=True)
+class _Ranking:
+    simplified: str
+    core: str
+    evidence: _Evidence
+    recall: NDArray[np.float64]
+    docs: list[int]  # best first
+    rows: NDArray[np.float64]  # each candidate's evidence (knowledge.ranking), in that order
+    scores: NDArray[np.float64]
 
 
 class Matcher:
@@ -229,6 +245,7 @@ class Matcher:
         evidence.ids.append(ids)
         evidence.weights.append(index.weights[start:end])
         evidence.factors.append(weight)
+        evidence.kinds.append(_KIND_NUMBER[kind])
         if number < index.bm25_terms:  # BM25 terms are numbered first
             evidence.bm25_ids.append(ids)
             evidence.bm25_weights.append(index.bm25[start:end])
@@ -273,6 +290,7 @@ class Matcher:
             evidence.ids.append(ids)
             evidence.weights.append(self.index.weights[start:end])
             evidence.factors.append(idf * scale)
+            evidence.kinds.append(_RELATED)
             if number < self.index.bm25_terms:
                 evidence.bm25_ids.append(ids)
                 evidence.bm25_weights.append(self.index.bm25[start:end])
@@ -292,7 +310,12 @@ class Matcher:
             for entry in near:  # after every word the question holds itself
                 self._add_related(evidence, entry)
         size = len(self.indicators)
-        evidence.scores = self._sum(evidence.ids, evidence.weights, evidence.factors, size)
+        kinds = len(EVIDENCE_KINDS)
+        # one pass: each kind's postings land in a block of its own
+        keys = [ids + kind * size for ids, kind in zip(evidence.ids, evidence.kinds, strict=True)]
+        evidence.by_kind = self._sum(keys, evidence.weights, evidence.factors, kinds * size)
+        evidence.by_kind = evidence.by_kind.reshape(kinds, size)
+        evidence.scores = evidence.by_kind.sum(axis=0)
         evidence.bm25 = self._sum(
             evidence.bm25_ids, evidence.bm25_weights, evidence.bm25_factors, size
         )
@@ -398,8 +421,9 @@ class Matcher:
             total += math.log((df + 0.5) / size) - math.log((seen + 0.5) / background_size)
         return total / len(terms)
 
-    def scored(self, text: str, *, in_background: bool = False) -> Scored:
-        """Every candidate with its raw score (may exceed 100), best first, and the features."""
+    def _rank(self, text: str) -> Scored | _Ranking:
+        """The question's candidates ranked, or the finished result when there is nothing to
+        rank (empty, an indicator's code, no evidence)."""
         config = self.config
         simplified = to_simplified(text[: config.max_question_chars])
         parts = core_parts(simplified)
@@ -411,18 +435,18 @@ class Matcher:
             if doc is not None:
                 return Scored(simplified, [(doc, 1000.0)], code_hit=True)
         evidence = self._recall(self._rewrite(parts))
-        raw = evidence.scores
         if evidence.mass <= 0:
             return Scored(simplified, [])
-        recall = raw / min(evidence.mass, config.mass_cap)
+        denominator = min(evidence.mass, config.mass_cap)
+        recall = evidence.scores / denominator
         candidates = self._best(recall, config.pool)
-        lexical = recall
+        if not candidates:
+            return Scored(simplified, [])
         best_bm25 = float(evidence.bm25.max())
-        if best_bm25 > 0 and config.bm25_share > 0:
+        bm25 = np.zeros(len(recall))
+        if best_bm25 > 0:
             # BM25 rescaled so its best indicator weighs as much as the best evidence does
-            share = config.bm25_share
             bm25 = evidence.bm25 * (float(recall.max()) / best_bm25)
-            lexical = (1 - share) * recall + share * bm25
             chosen = set(candidates)
             candidates += [d for d in self._best(bm25, config.bm25_pool) if d not in chosen]
         core_phon = phonetic(core)
@@ -435,26 +459,42 @@ class Matcher:
             candidates,
             (self.index.questions, self._question_phons, self._questions_by_doc),
         )
-        ranked: list[tuple[int, float]] = []
-        fuzzy_of: dict[int, float] = {}
-        for doc in candidates:
-            fuzzy = max(
-                title_scores.get(doc, 0.0), question_scores.get(doc, 0.0) * config.faq_weight
-            )
-            fuzzy_of[doc] = fuzzy
-            score = float(lexical[doc]) * 100 * config.lexical_scale
-            ranked.append((doc, score + fuzzy * config.fuzzy_weight))
-        ranked.sort(key=lambda item: (-item[1], item[0]))
-        if not ranked:
-            return Scored(simplified, [])
+        fuzzy = [
+            max(title_scores.get(d, 0.0), question_scores.get(d, 0.0) * config.faq_weight) / 100
+            for d in candidates
+        ]
+        docs = np.asarray(candidates)
+        rows = np.column_stack(
+            [evidence.by_kind[:, docs].T / denominator, bm25[docs], np.asarray(fuzzy)]
+        )
+        scores = rank_scores(rows, config.rank_weights)
+        order = sorted(range(len(candidates)), key=lambda k: (-scores[k], candidates[k]))
+        return _Ranking(
+            simplified, core, evidence, recall, docs[order].tolist(), rows[order], scores[order]
+        )
+
+    def ranking_rows(self, text: str) -> tuple[list[int], NDArray[np.float64]] | None:
+        """A question's candidates, best first, with their rows of evidence
+        (:mod:`knowledge.ranking`): what the ranking's weights are fitted on."""
+        found = self._rank(text)
+        return None if isinstance(found, Scored) else (found.docs, found.rows)
+
+    def scored(self, text: str, *, in_background: bool = False) -> Scored:
+        """Every candidate with its raw score (may exceed 100), best first, and the features."""
+        found = self._rank(text)
+        if isinstance(found, Scored):
+            return found
+        simplified, core = found.simplified, found.core
+        ranked = [(d, float(s)) for d, s in zip(found.docs, found.scores, strict=True)]
         best_doc, best = ranked[0]
         runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
+        evidence, recall = found.evidence, found.recall
         features = Features(
             score=best / 100,
             margin=(best - runner_up) / 100,
             coverage=evidence.known / evidence.chars if evidence.chars else 0.0,
-            evidence=math.log1p(float(raw[best_doc])),
-            fuzzy=fuzzy_of[best_doc] / 100,
+            evidence=math.log1p(float(evidence.scores[best_doc])),
+            fuzzy=float(found.rows[0, -1]),
             length=math.log(len(core)),
             spread=math.log(int(np.count_nonzero(recall >= 0.5 * recall[best_doc]))),
             domain=self._domain(simplified, in_background=in_background),
