@@ -2,8 +2,9 @@
 
 Two stages over an index prepared once per rulebook version (:mod:`knowledge.index`):
 
-1. **Recall** - weighted lexical evidence: character and phonetic bigrams, content characters,
-   the rulebook's words and their thesaurus synonyms, over every field. A question's score for
+1. **Recall** (:mod:`knowledge.recall`) - weighted lexical evidence: character and phonetic
+   bigrams, content characters, the rulebook's words, their thesaurus synonyms and related
+   words, over every field. A question's score for
    an indicator is the share of the question's evidence that indicator explains, with the
    denominator capped so a long, chatty message is judged on what it says about the rulebook.
    The office synonym table rewrites everyday words into official terms first.
@@ -11,9 +12,9 @@ Two stages over an index prepared once per rulebook version (:mod:`knowledge.ind
    names, aliases, FAQ questions and learned phrasings, as characters and as phonetic keys,
    which tolerates missing, extra and mistyped characters.
 
-The lexical part of the ranking is shared equally between that weighted evidence and plain
-BM25 over the same words and content characters (kept in the index): the two err on
-different questions, a situation told in everyday words above all.
+The ranking mixes each kind of that evidence, plain BM25 over the same words and content
+characters (kept in the index) and the fuzzy similarity, with weights fitted on labelled
+rulebooks (:mod:`knowledge.ranking`).
 
 The decision is not one fixed score: :mod:`knowledge.calibration` turns a handful of features
 (score, margin over the runner-up, how much of the question the rulebook's vocabulary
@@ -28,9 +29,8 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -42,12 +42,12 @@ from knowledge.index import (
     LexicalIndex,
     Title,
     build_index,
-    char_terms,
     core_parts,
     question_char_terms,
 )
 from knowledge.learned import exact_answers, question_key
-from knowledge.ranking import EVIDENCE_KINDS, RANK_WEIGHTS, rank_scores
+from knowledge.ranking import RANK_WEIGHTS, rank_scores
+from knowledge.recall import Evidence, Recall
 from knowledge.rulebook import Indicator
 from knowledge.stored_indicators import StoredIndicators, codes_and_names
 from knowledge.synonyms import OfficeSynonym
@@ -55,8 +55,6 @@ from knowledge.text import phonetic, to_simplified
 
 _CODE_PATTERN = re.compile(r"[a-z]{1,4}[-_.]?\d{1,4}")
 _CODE_SEPARATORS = str.maketrans("", "", "-_.")  # as re.sub(r"[-_.]", ""), 10x faster
-_KIND_NUMBER = {kind: n for n, kind in enumerate(EVIDENCE_KINDS)}
-_RELATED = _KIND_NUMBER["v"]
 
 
 class Outcome(StrEnum):
@@ -138,30 +136,11 @@ class Scored:
     about_points: bool = False
 
 
-@dataclass
-class _Evidence:
-    scores: NDArray[np.float64]
-    mass: float = 0.0
-    known: float = 0.0
-    chars: float = 0.0
-    seen: set[str] = field(default_factory=set)
-    bm25: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
-    # per term found: its postings' documents and weights, and what the weights are scaled by
-    ids: list[NDArray[np.int32]] = field(default_factory=list)
-    weights: list[NDArray[np.float32]] = field(default_factory=list)
-    factors: list[float] = field(default_factory=list)
-    bm25_ids: list[NDArray[np.int32]] = field(default_factory=list)
-    bm25_weights: list[NDArray[np.float16]] = field(default_factory=list)
-    bm25_factors: list[float] = field(default_factory=list)
-    kinds: list[int] = field(default_factory=list)  # per term found: its kind's number
-    by_kind: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
-
-
 @dataclass(frozen=True)
 class _Ranking:
     simplified: str
     core: str
-    evidence: _Evidence
+    evidence: Evidence
     recall: NDArray[np.float64]
     docs: list[int]  # best first
     rows: NDArray[np.float64]  # each candidate's evidence (knowledge.ranking), in that order
@@ -202,7 +181,12 @@ class Matcher:
         self._exact = {
             key: docs[code] for key, code in exact_answers(learned or {}).items() if code in docs
         }
-        self._shares = dict(self.config.shares)
+        self._recall = Recall(
+            self.index,
+            self.config.shares,
+            self.config.related_share,
+            self.config.unknown_idf_share,
+        )
         self._codes = {code.lower().translate(_CODE_SEPARATORS): n for n, code in enumerate(codes)}
         self._by_code = {code.upper(): n for n, code in enumerate(codes)}
         self._title_phons = [t.phon for t in self.index.titles]
@@ -221,126 +205,6 @@ class Matcher:
         for k, title in enumerate(titles):
             by_doc.setdefault(title.doc, []).append(k)
         return by_doc
-
-    # ------------------------------------------------------------ recall
-
-    def _add(self, evidence: _Evidence, term: str, share: float) -> None:
-        if term in evidence.seen:  # a term repeated in the question counts once
-            return
-        evidence.seen.add(term)
-        index = self.index
-        found = index.span(term)
-        kind = term[0]
-        if found is None:
-            if kind in "cpu":  # words are only looked for where the rulebook has them
-                unknown = share * index.max_idf * self.config.unknown_idf_share
-                evidence.mass += unknown
-                evidence.chars += unknown if kind != "p" else 0.0
-            return
-        number, start, end = found
-        idf = float(index.idf[number])
-        weight = idf * share
-        evidence.mass += weight
-        if kind in "cu":
-            evidence.known += weight
-            evidence.chars += weight
-        ids = index.docs[start:end]
-        evidence.ids.append(ids)
-        evidence.weights.append(index.weights[start:end])
-        evidence.factors.append(weight)
-        evidence.kinds.append(_KIND_NUMBER[kind])
-        if number < index.bm25_terms:  # BM25 terms are numbered first
-            evidence.bm25_ids.append(ids)
-            evidence.bm25_weights.append(index.bm25[start:end])
-            evidence.bm25_factors.append(idf)
-
-    def _words(self, part: str) -> tuple[list[str], list[str]]:
-        """Every rulebook word or synonym inside a segment, whatever the segmentation, and
-        every everyday word that has related rulebook words (:mod:`knowledge.related`)."""
-        lexicon, related = self.index.lexicon, self.index.related
-        found: list[str] = []
-        near: list[str] = []
-        for start in range(len(part) - 1):
-            for end in range(start + 2, min(len(part), start + 6) + 1):
-                word = part[start:end]
-                terms = lexicon.get(word)
-                if terms:
-                    found += terms.split(" ")
-                    continue
-                entry = related.get(word)
-                if entry:
-                    near.append(entry)
-        return found, near
-
-    def _add_related(self, evidence: _Evidence, entry: str) -> None:
-        """The rulebook words a question word is close to, as evidence weighted by their
-        cosine. They add nothing to the question's mass: the word itself is counted there
-        already, by its characters; this only says where it may point."""
-        share = self.config.related_share
-        parts = entry.split(" ")
-        for k in range(0, len(parts), 2):
-            term = "w" + parts[k]
-            if term in evidence.seen:
-                continue
-            evidence.seen.add(term)
-            found = self.index.span(term)
-            if found is None:
-                continue
-            number, start, end = found
-            idf = float(self.index.idf[number])
-            scale = share * float(parts[k + 1])
-            ids = self.index.docs[start:end]
-            evidence.ids.append(ids)
-            evidence.weights.append(self.index.weights[start:end])
-            evidence.factors.append(idf * scale)
-            evidence.kinds.append(_RELATED)
-            if number < self.index.bm25_terms:
-                evidence.bm25_ids.append(ids)
-                evidence.bm25_weights.append(self.index.bm25[start:end])
-                evidence.bm25_factors.append(idf * scale)
-
-    def _recall(self, parts: list[str]) -> _Evidence:
-        shares = self._shares
-        evidence = _Evidence(np.zeros(0))
-        near: list[str] = []
-        for part in parts:
-            chars, phons, content = char_terms(part)
-            words, related = self._words(part)
-            near += related
-            for term in (*chars, *phons, *content, *words):
-                self._add(evidence, term, shares[term[0]])
-        if self.config.related_share > 0:
-            for entry in near:  # after every word the question holds itself
-                self._add_related(evidence, entry)
-        size = len(self.indicators)
-        kinds = len(EVIDENCE_KINDS)
-        # one pass: each kind's postings land in a block of its own
-        keys = [ids + kind * size for ids, kind in zip(evidence.ids, evidence.kinds, strict=True)]
-        evidence.by_kind = self._sum(keys, evidence.weights, evidence.factors, kinds * size)
-        evidence.by_kind = evidence.by_kind.reshape(kinds, size)
-        evidence.scores = evidence.by_kind.sum(axis=0)
-        evidence.bm25 = self._sum(
-            evidence.bm25_ids, evidence.bm25_weights, evidence.bm25_factors, size
-        )
-        return evidence
-
-    @staticmethod
-    def _sum(
-        ids: list[NDArray[np.int32]],
-        weights: Sequence[NDArray[np.floating[Any]]],
-        factors: list[float],
-        size: int,
-    ) -> NDArray[np.float64]:
-        """Every document's sum of its postings' weights times their term's factor.
-
-        One pass over all postings: far cheaper than a scatter-add per term when common
-        characters are held by thousands of indicators.
-        """
-        if not ids:
-            return np.zeros(size)
-        lengths = np.fromiter((len(i) for i in ids), dtype=np.int64, count=len(ids))
-        scaled = np.concatenate(weights) * np.repeat(np.asarray(factors), lengths)
-        return np.bincount(np.concatenate(ids), scaled, minlength=size).astype(np.float64)
 
     @staticmethod
     def _best(scores: NDArray[np.float64], pool: int) -> list[int]:
@@ -437,7 +301,7 @@ class Matcher:
             doc = self._codes.get(re.sub(r"[-_.]", "", match.group()))
             if doc is not None:
                 return Scored(simplified, [(doc, 1000.0)], code_hit=True)
-        evidence = self._recall(self._rewrite(parts))
+        evidence = self._recall.gather(self._rewrite(parts))
         if evidence.mass <= 0:
             return Scored(simplified, [])
         denominator = min(evidence.mass, config.mass_cap)
