@@ -97,7 +97,13 @@ class PreparedCase:
     decisions: dict[float, _Decisions] = field(default_factory=dict)
     table: _Table | None = None  # what rates() needs of each question, built on first use
     negatives: Sequence[str] | None = None  # the out-of-scope bank it was built with
-    samples: list[RankingRows] | None = None  # see ranking_samples
+    samples: list[RankingRows] | None = None  # see ranking_samples()
+
+    def ranking_samples(self) -> list[RankingRows]:
+        """:func:`ranking_samples` of the labelled questions, gathered once."""
+        if self.samples is None:
+            self.samples = ranking_samples(self.matcher, self.book.questions)
+        return self.samples
 
     def calibration(self, params: DecisionParams) -> Calibration:
         """The rulebook's calibration under ``params``."""
@@ -274,26 +280,23 @@ class HeldOut:
     name: str
     params: DecisionParams
     evaluation: Evaluation
-    rank_weights: tuple[float, ...] = ()
 
 
-def ranking_samples(case: PreparedCase) -> list[RankingRows]:
+def ranking_samples(matcher: Matcher, questions: Sequence[LabelledQuestion]) -> list[RankingRows]:
     """Each in-scope labelled question's candidate rows, best first under the hand-set mix,
     and which are right: what the ranking's weights are fitted on. Rows and order do not
     depend on the weights in use, so a fit is the same whichever matcher gathered them."""
-    if case.samples is None:
-        codes = [i.code for i in case.matcher.indicators]
-        samples: list[RankingRows] = []
-        for question in case.book.questions:
-            found = case.matcher.ranking_rows(question.q) if question.expect else None
-            if found is not None:
-                docs, rows = found
-                right = np.array([codes[d] in question.expect for d in docs], dtype=bool)
-                # in the hand-set mix's order, so the samples do not depend on the weights
-                order = np.argsort(-rank_scores(rows, A_PRIORI), kind="stable")[:ROWS_PER_QUESTION]
-                samples.append((rows[order], right[order]))
-        case.samples = samples
-    return case.samples
+    codes = [i.code for i in matcher.indicators]
+    samples: list[RankingRows] = []
+    for question in questions:
+        found = matcher.ranking_rows(question.q) if question.expect else None
+        if found is not None:
+            docs, rows = found
+            right = np.array([codes[d] in question.expect for d in docs], dtype=bool)
+            # in the hand-set mix's order, so the samples do not depend on the weights
+            order = np.argsort(-rank_scores(rows, A_PRIORI), kind="stable")[:ROWS_PER_QUESTION]
+            samples.append((rows[order], right[order]))
+    return samples
 
 
 def leave_one_out(cases: Sequence[PreparedCase]) -> list[HeldOut]:
@@ -303,9 +306,9 @@ def leave_one_out(cases: Sequence[PreparedCase]) -> list[HeldOut]:
     held: list[HeldOut] = []
     for k, case in enumerate(cases):
         others = [c for j, c in enumerate(cases) if j != k]
-        weights = fit_rank_weights(s for c in others for s in ranking_samples(c))
+        weights = fit_rank_weights(s for c in others for s in c.ranking_samples())
         config = replace(case.matcher.config, rank_weights=weights)
         measured = prepare_case(case.book, case.negatives, config)
         params = choose_params(others)
-        held.append(HeldOut(case.book.name, params, measured.evaluate(params), weights))
+        held.append(HeldOut(case.book.name, params, measured.evaluate(params)))
     return held

@@ -335,7 +335,7 @@ class Matcher:
             [evidence.by_kind[:, docs].T / denominator, bm25[docs], np.asarray(fuzzy)]
         )
         scores = rank_scores(rows, config.rank_weights)
-        order = sorted(range(len(candidates)), key=lambda k: (-scores[k], candidates[k]))
+        order = np.lexsort((docs, -scores))  # best first, ties by indicator
         return _Ranking(
             simplified, core, evidence, recall, docs[order].tolist(), rows[order], scores[order]
         )

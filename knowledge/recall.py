@@ -19,6 +19,7 @@ from numpy.typing import NDArray
 
 from knowledge.index import LexicalIndex, char_terms
 from knowledge.ranking import EVIDENCE_KINDS
+from knowledge.related import parse
 
 _KIND_NUMBER = {kind: n for n, kind in enumerate(EVIDENCE_KINDS)}
 _RELATED = _KIND_NUMBER["v"]
@@ -75,22 +76,35 @@ class Recall:
                 evidence.mass += unknown
                 evidence.chars += unknown if kind != "p" else 0.0
             return
-        number, start, end = found
-        idf = float(index.idf[number])
+        idf = float(index.idf[found[0]])
         weight = idf * share
         evidence.mass += weight
         if kind in "cu":
             evidence.known += weight
             evidence.chars += weight
+        self._postings(evidence, found, weight, idf, _KIND_NUMBER[kind])
+
+    def _postings(
+        self,
+        evidence: Evidence,
+        found: tuple[int, int, int],
+        factor: float,
+        bm25_factor: float,
+        kind: int,
+    ) -> None:
+        """A found term's postings into the evidence, scaled by ``factor`` (and by
+        ``bm25_factor`` for BM25's part, when BM25 counts the term)."""
+        index = self.index
+        number, start, end = found
         ids = index.docs[start:end]
         evidence.ids.append(ids)
         evidence.weights.append(index.weights[start:end])
-        evidence.factors.append(weight)
-        evidence.kinds.append(_KIND_NUMBER[kind])
+        evidence.factors.append(factor)
+        evidence.kinds.append(kind)
         if number < index.bm25_terms:  # BM25 terms are numbered first
             evidence.bm25_ids.append(ids)
             evidence.bm25_weights.append(index.bm25[start:end])
-            evidence.bm25_factors.append(idf)
+            evidence.bm25_factors.append(bm25_factor)
 
     def _words(self, part: str) -> tuple[list[str], list[str]]:
         """Every rulebook word or synonym inside a segment, whatever the segmentation, and
@@ -114,28 +128,16 @@ class Recall:
         """The rulebook words a question word is close to, as evidence weighted by their
         cosine. They add nothing to the question's mass: the word itself is counted there
         already, by its characters; this only says where it may point."""
-        share = self.related_share
-        parts = entry.split(" ")
-        for k in range(0, len(parts), 2):
-            term = "w" + parts[k]
+        for word, cosine in parse(entry):
+            term = "w" + word
             if term in evidence.seen:
                 continue
             evidence.seen.add(term)
             found = self.index.span(term)
             if found is None:
                 continue
-            number, start, end = found
-            idf = float(self.index.idf[number])
-            scale = share * float(parts[k + 1])
-            ids = self.index.docs[start:end]
-            evidence.ids.append(ids)
-            evidence.weights.append(self.index.weights[start:end])
-            evidence.factors.append(idf * scale)
-            evidence.kinds.append(_RELATED)
-            if number < self.index.bm25_terms:
-                evidence.bm25_ids.append(ids)
-                evidence.bm25_weights.append(self.index.bm25[start:end])
-                evidence.bm25_factors.append(idf * scale)
+            factor = float(self.index.idf[found[0]]) * self.related_share * cosine
+            self._postings(evidence, found, factor, factor, _RELATED)
 
     def gather(self, parts: list[str]) -> Evidence:
         """The evidence of a question's segments (after the office synonym rewrite)."""
@@ -154,9 +156,9 @@ class Recall:
         size = self.index.size
         kinds = len(EVIDENCE_KINDS)
         # one pass: each kind's postings land in a block of its own
-        keys = [ids + kind * size for ids, kind in zip(evidence.ids, evidence.kinds, strict=True)]
-        evidence.by_kind = self._sum(keys, evidence.weights, evidence.factors, kinds * size)
-        evidence.by_kind = evidence.by_kind.reshape(kinds, size)
+        evidence.by_kind = self._sum(
+            evidence.ids, evidence.weights, evidence.factors, size, blocks=evidence.kinds
+        ).reshape(kinds, size)
         evidence.scores = evidence.by_kind.sum(axis=0)
         evidence.bm25 = self._sum(
             evidence.bm25_ids, evidence.bm25_weights, evidence.bm25_factors, size
@@ -169,14 +171,20 @@ class Recall:
         weights: Sequence[NDArray[np.floating[Any]]],
         factors: list[float],
         size: int,
+        blocks: list[int] | None = None,
     ) -> NDArray[np.float64]:
-        """Every document's sum of its postings' weights times their term's factor.
+        """Every document's sum of its postings' weights times their term's factor; with
+        ``blocks`` (one per term), each block's sums apart: ``size`` entries per block.
 
         One pass over all postings: far cheaper than a scatter-add per term when common
         characters are held by thousands of indicators.
         """
+        length = size * (len(EVIDENCE_KINDS) if blocks is not None else 1)
         if not ids:
-            return np.zeros(size)
+            return np.zeros(length)
         lengths = np.fromiter((len(i) for i in ids), dtype=np.int64, count=len(ids))
         scaled = np.concatenate(weights) * np.repeat(np.asarray(factors), lengths)
-        return np.bincount(np.concatenate(ids), scaled, minlength=size).astype(np.float64)
+        docs = np.concatenate(ids).astype(np.int64)
+        if blocks is not None:
+            docs += np.repeat(np.asarray(blocks, dtype=np.int64) * size, lengths)
+        return np.bincount(docs, scaled, minlength=length).astype(np.float64)

@@ -18,7 +18,7 @@ everywhere.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -76,8 +76,3 @@ def parse(entry: str) -> list[tuple[str, float]]:
     """The pairs of one :func:`related_words` entry."""
     parts = entry.split(" ")
     return [(parts[k], float(parts[k + 1])) for k in range(0, len(parts), 2)]
-
-
-def as_mapping(entries: Mapping[str, str]) -> dict[str, list[tuple[str, float]]]:
-    """Every entry parsed (for tests and diagnostics)."""
-    return {word: parse(entry) for word, entry in entries.items()}

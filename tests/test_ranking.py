@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from knowledge.holdout import PreparedCase, labelled_rulebooks, ranking_samples
+from knowledge.holdout import labelled_rulebooks, ranking_samples
 from knowledge.matcher import Matcher, MatcherConfig
 from knowledge.ranking import (
     A_PRIORI,
@@ -28,8 +28,7 @@ def test_the_shipped_weights_are_the_fit_on_the_rulebooks_named() -> None:
     assert sorted(b.name for b in books) == sorted(FITTED_ON)
     samples = []
     for book in books:
-        case = PreparedCase(book, Matcher(book.rulebook.indicators), None, {})  # type: ignore[arg-type]
-        samples += ranking_samples(case)
+        samples += ranking_samples(Matcher(book.rulebook.indicators), book.questions)
     assert fit_rank_weights(samples) == pytest.approx(RANK_WEIGHTS, abs=1e-3)
     assert len(RANK_WEIGHTS) == len(FEATURES)
     assert sum(RANK_WEIGHTS) == pytest.approx(sum(A_PRIORI), abs=1e-3)
