@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
+from knowledge.associations import Example
 from knowledge.calibration import Calibration
 from knowledge.evaluation import Evaluation, LabelledQuestion, evaluate, load_questions
 from knowledge.matcher import Matcher, MatcherConfig, Scored
@@ -222,12 +223,31 @@ def labelled_rulebooks(root: Path) -> list[LabelledRulebook]:
     return books
 
 
+def paraphrase_examples(books: Sequence[LabelledRulebook]) -> list[Example]:
+    """Every labelled paraphrase question with the names and aliases of its indicators:
+    what the learned associations are counted from (:mod:`knowledge.associations`)."""
+    found: list[Example] = []
+    for book in books:
+        indicators = book.rulebook.by_code()
+        for question in book.questions:
+            if question.kind == PARAPHRASE and question.expect:
+                titles = tuple(
+                    title
+                    for code in sorted(question.expect)
+                    for title in (indicators[code].name, *indicators[code].aliases)
+                )
+                found.append(Example(book.name, question.q, titles))
+    return found
+
+
 def prepare_case(
     book: LabelledRulebook,
     negatives: Sequence[str] | None = None,
     config: MatcherConfig | None = None,
 ) -> PreparedCase:
-    """Build, gather calibration data and score every labelled question once."""
+    """Build, gather calibration data and score every labelled question once. The learned
+    associations leave the rulebook's own questions out (:mod:`knowledge.associations`)."""
+    config = replace(config or MatcherConfig(), association_excluded=(book.name,))
     matcher = Matcher(book.rulebook.indicators, config, background=negatives)
     data = calibration_data(matcher, negatives=negatives)
     scored = {q.q: matcher.scored(q.q) for q in book.questions}
@@ -252,25 +272,43 @@ def objective(rates: Rates) -> float:
 
 
 def choose_params(training: Sequence[PreparedCase]) -> DecisionParams:
-    """The parameters with the best summed objective that keep confident-wrong answers under
-    the ceilings on the training rulebooks (or, if none does, the fewest of them)."""
-    best: tuple[tuple[int, float], DecisionParams] | None = None
+    """The parameters with the best summed objective, averaged over the neighbouring answer
+    and clarify thresholds, that keep confident-wrong answers under the ceilings on the
+    training rulebooks (or, if none does, the fewest of them).
+
+    The objective is flat near its top: the best dozen points differ by less than a
+    hundredth per rulebook, and which of them wins flips from one training set to the next,
+    with clarify thresholds far apart. Averaging over the neighbours picks the middle of a
+    plateau rather than a lucky spike, so the choice hardly moves when one rulebook is left
+    out."""
+    value: dict[tuple[float, float, float, float], float] = {}
+    worst: dict[tuple[float, float, float, float], float] = {}
+    keeps: dict[tuple[float, float, float, float], bool] = {}
     grid = itertools.product(
         RIDGES, ANSWER_THRESHOLDS, CLARIFY_THRESHOLDS, POINTS_CLARIFY_THRESHOLDS
     )
-    for ridge, answer, clarify, points_clarify in grid:
-        if points_clarify > clarify:
+    for point in grid:
+        if point[3] > point[2]:
             continue
-        params = DecisionParams(ridge, answer, clarify, points_clarify)
-        results = [case.rates(params) for case in training]
-        worst = max(r.confident_wrong for r in results)
+        results = [case.rates(DecisionParams(*point)) for case in training]
+        worst[point] = max(r.confident_wrong for r in results)
         mean = sum(r.confident_wrong for r in results) / len(results)
-        keeps = worst <= MAX_CONFIDENT_WRONG and mean <= MAX_MEAN_CONFIDENT_WRONG
-        value = sum(objective(r) for r in results) if keeps else -worst
-        if best is None or (int(keeps), value) > best[0]:
-            best = ((int(keeps), value), params)
-    assert best is not None
-    return best[1]
+        keeps[point] = worst[point] <= MAX_CONFIDENT_WRONG and mean <= MAX_MEAN_CONFIDENT_WRONG
+        value[point] = sum(objective(r) for r in results)
+
+    def smoothed(point: tuple[float, float, float, float]) -> float:
+        ridge, answer, clarify, points_clarify = point
+        a, c = ANSWER_THRESHOLDS.index(answer), CLARIFY_THRESHOLDS.index(clarify)
+        around = [
+            value[near]
+            for near_a in ANSWER_THRESHOLDS[max(0, a - 1) : a + 2]
+            for near_c in CLARIFY_THRESHOLDS[max(0, c - 1) : c + 2]
+            if (near := (ridge, near_a, near_c, points_clarify)) in value
+        ]
+        return sum(around) / len(around)
+
+    best = max(value, key=lambda p: (keeps[p], smoothed(p) if keeps[p] else -worst[p]))
+    return DecisionParams(*best)
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,8 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from knowledge.related import related_words
+from knowledge.associations import shipped_table
+from knowledge.related import parse, related_words
 from knowledge.rulebook import Indicator
 from knowledge.synonyms import OfficeSynonym
 from knowledge.text import bigrams, phonetic, segments, strip_fillers, to_simplified
@@ -251,12 +252,41 @@ class _FieldTerms:
     compacted: str
 
 
+def _related(
+    words: set[str],
+    lexicon: Mapping[str, str],
+    present: Mapping[Term, int],
+    excluded: tuple[str, ...],
+) -> dict[str, str]:
+    """Everyday words the rulebook lacks → rulebook words: close in meaning by word vectors
+    (:mod:`knowledge.related`), then learned from other bureaus' questions at full strength
+    (:mod:`knowledge.associations`). A word the rulebook or its thesaurus holds needs no
+    stand-in: not kept."""
+    related = {w: near for w, near in related_words(words).items() if w not in lexicon}
+    for word, targets in shipped_table(excluded).items():
+        if word in lexicon:
+            continue
+        entry = related.get(word, "")
+        known = {near for near, _ in parse(entry)} if entry else set()
+        extra = [f"{t} 1.00" for t in targets if "w" + t in present and t not in known]
+        if extra:
+            related[word] = " ".join([entry, *extra]) if entry else " ".join(extra)
+    return related
+
+
 class IndexBuilder:
     """Builds indexes of one rulebook; remembers each field's terms, so the calibration's
     variants (the rulebook minus some phrasings) cost only the assembly, which is NumPy."""
 
-    def __init__(self, indicators: Sequence[Indicator], synonyms: Sequence[OfficeSynonym]) -> None:
+    def __init__(
+        self,
+        indicators: Sequence[Indicator],
+        synonyms: Sequence[OfficeSynonym],
+        association_excluded: tuple[str, ...] = (),
+    ) -> None:
         self.synonyms = tuple(synonyms)
+        # labelled rulebooks whose questions the learned associations leave out
+        self.association_excluded = association_excluded
         self._groups = synonym_groups()
         office_terms = [to_simplified(s.term) for s in synonyms]
         names = [to_simplified(t) for i in indicators for t in (i.name, *i.aliases)]
@@ -394,8 +424,7 @@ class IndexBuilder:
             bm25_terms=bm25_terms,
             idf=idf,
             lexicon=lexicon,
-            # a word the rulebook or its thesaurus holds needs no stand-in: not kept
-            related={w: near for w, near in related_words(words).items() if w not in lexicon},
+            related=_related(words, lexicon, present, self.association_excluded),
             titles=titles,
             questions=questions,
             office=[(w, t) for w, t in office if w and t],
@@ -421,6 +450,8 @@ def build_index(
     synonyms: Sequence[OfficeSynonym] = (),
     learned: Mapping[str, Sequence[str]] | None = None,
     background: Sequence[str] = (),
+    association_excluded: tuple[str, ...] = (),
 ) -> LexicalIndex:
     """Index a rulebook's indicators (plus office synonyms and learned phrasings)."""
-    return IndexBuilder(indicators, synonyms).build(indicators, learned, background)
+    builder = IndexBuilder(indicators, synonyms, association_excluded)
+    return builder.build(indicators, learned, background)

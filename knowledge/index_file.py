@@ -40,7 +40,7 @@ from knowledge.stored_indicators import StoredIndicators, codes_and_names, indic
 
 # 4: two cue features in the calibration; 5: service negatives; 6: BM25; 7: a clarify
 # threshold for questions about points; 8: words related by word vectors; 9: fitted ranking
-FORMAT_VERSION = 9
+FORMAT_VERSION = 10
 MAGIC = b"KPIBOTMX"
 _LENGTH = struct.Struct("<Q")
 _ALIGN = 64

@@ -120,6 +120,9 @@ class MatcherConfig:
     # How the kinds of evidence, BM25 and fuzzy similarity mix into the ranking score:
     # fitted on labelled rulebooks (:mod:`knowledge.ranking`), not set a priori.
     rank_weights: tuple[float, ...] = RANK_WEIGHTS
+    # Labelled rulebooks whose questions the learned associations leave out
+    # (:mod:`knowledge.associations`): a measured rulebook leaves out its own.
+    association_excluded: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -171,6 +174,7 @@ class Matcher:
             synonyms=synonyms,
             learned=learned,
             background=out_of_scope_bank() if background is None else background,
+            association_excluded=self.config.association_excluded,
         )
         self.calibration = calibration or Calibration()
         # A question learned for exactly one indicator is answered directly when asked again

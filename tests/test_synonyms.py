@@ -71,7 +71,7 @@ def test_a_malformed_table_in_the_rulebook_is_refused() -> None:
 
 def test_the_matcher_uses_the_table() -> None:
     indicators = read_rulebook(SAMPLE_RULEBOOK).indicators
-    question = "好多人挤在大厅挨个儿"
+    question = "大伙儿挨个儿"
     plain = Matcher(indicators, background=())
     with_table = Matcher(
         indicators, synonyms=[OfficeSynonym("挨个儿", "平均等候时长")], background=()
