@@ -50,18 +50,21 @@ class Counts:
     pairs: dict[tuple[str, str], Counter[int]]
 
     def table(self, excluding: Sequence[str] = ()) -> dict[str, tuple[str, ...]]:
-        """Everyday word → the name words it points to, leaving ``excluding`` sources out."""
+        """Everyday word → the name words it points to, strongest first, leaving ``excluding``
+        sources out."""
         left_out = {n for n, s in enumerate(self.sources) if s in excluding}
 
         def total(counter: Counter[int]) -> int:
             return sum(c for n, c in counter.items() if n not in left_out)
 
-        found: dict[str, list[str]] = defaultdict(list)
-        for (word, target), counter in sorted(self.pairs.items()):
+        found: dict[str, list[tuple[float, int, str]]] = defaultdict(list)
+        for (word, target), counter in self.pairs.items():
             together = total(counter)
-            if together and together >= MIN_SHARE * total(self.words[word]):
-                found[word].append(target)
-        return {word: tuple(targets) for word, targets in found.items()}
+            alone = total(self.words[word])
+            if together and together >= MIN_SHARE * alone:
+                found[word].append((-together / alone, -together, target))
+        # strongest first: the share, then how many questions show it
+        return {word: tuple(t for *_, t in sorted(targets)) for word, targets in found.items()}
 
     def usable(self) -> Counts:
         """Only the pairs used with no source left out or with any one left out (the
