@@ -14,7 +14,7 @@ from knowledge.holdout import (
     LabelledRulebook,
     labelled_rulebooks,
     leave_one_out,
-    prepare_case,
+    prepare_cases,
 )
 from knowledge.text import bigrams, compact
 
@@ -22,35 +22,40 @@ ROOT = Path(__file__).resolve().parents[1]
 BOOKS = labelled_rulebooks(ROOT)
 HELD_OUT_BOOKS = [b for b in BOOKS if b.name != "tax_bureau_2026"]
 
-# Measured 2026-12-02 (session 15) over twenty-two rulebooks (see docs/benchmarks.md); floors
+# Measured 2026-12-02 (session 16) over twenty-eight rulebooks (see docs/benchmarks.md); floors
 # sit about three points below. All but the tax, community, ecology and education sets were
-# written blind to the matcher; medical insurance, veterans affairs and commerce (read C) and
-# natural resources, statistics and public security (read D) were measured once each, after
-# the last change to the matcher, and are the unseen figures.
+# written blind to the matcher; admin approval, finance, petition, landscaping, sports and
+# science and technology (read E) were measured once, after the last change to the matcher.
 # name: (top-1, paraphrase top-1, OOS rejection, confident-wrong ceiling)
 FLOORS = {
-    "tax_bureau_2026": (0.92, 0.82, 0.89, 0.02),
-    "agriculture_bureau_2026": (0.88, 0.69, 0.84, 0.01),
-    "civil_affairs_2026": (0.85, 0.60, 0.90, 0.015),
-    "commerce_bureau_2026": (0.86, 0.67, 0.92, 0.025),
-    "community_cadres_2026": (0.90, 0.73, 0.92, 0.015),
-    "culture_tourism_2026": (0.82, 0.53, 0.84, 0.025),
-    "ecology_bureau_2026": (0.90, 0.80, 0.91, 0.01),
-    "education_bureau_2026": (0.88, 0.77, 0.95, 0.01),
-    "emergency_bureau_2026": (0.88, 0.68, 0.89, 0.02),
+    "tax_bureau_2026": (0.93, 0.84, 0.87, 0.01),
+    "admin_approval_2026": (0.85, 0.55, 0.87, 0.02),
+    "agriculture_bureau_2026": (0.89, 0.71, 0.84, 0.01),
+    "civil_affairs_2026": (0.85, 0.59, 0.90, 0.01),
+    "commerce_bureau_2026": (0.88, 0.73, 0.90, 0.015),
+    "community_cadres_2026": (0.91, 0.74, 0.92, 0.01),
+    "culture_tourism_2026": (0.83, 0.55, 0.84, 0.03),
+    "ecology_bureau_2026": (0.93, 0.87, 0.89, 0.01),
+    "education_bureau_2026": (0.89, 0.79, 0.89, 0.01),
+    "emergency_bureau_2026": (0.89, 0.70, 0.89, 0.015),
+    "finance_bureau_2026": (0.87, 0.63, 0.87, 0.015),
     "health_commission_2026": (0.86, 0.59, 0.89, 0.01),
-    "housing_construction_2026": (0.83, 0.54, 0.92, 0.02),
-    "hrss_bureau_2026": (0.89, 0.69, 0.89, 0.015),
-    "justice_bureau_2026": (0.90, 0.71, 0.85, 0.025),
-    "market_bureau_2026": (0.89, 0.69, 0.90, 0.02),
-    "medical_insurance_2026": (0.84, 0.55, 0.88, 0.015),
-    "natural_resources_2026": (0.85, 0.58, 0.82, 0.025),
+    "housing_construction_2026": (0.84, 0.58, 0.92, 0.015),
+    "hrss_bureau_2026": (0.90, 0.73, 0.89, 0.015),
+    "justice_bureau_2026": (0.91, 0.76, 0.87, 0.02),
+    "landscaping_bureau_2026": (0.88, 0.69, 0.73, 0.02),
+    "market_bureau_2026": (0.91, 0.75, 0.90, 0.015),
+    "medical_insurance_2026": (0.84, 0.56, 0.88, 0.01),
+    "natural_resources_2026": (0.86, 0.61, 0.78, 0.015),
+    "petition_bureau_2026": (0.83, 0.59, 0.82, 0.02),
     "public_security_2026": (0.87, 0.68, 0.82, 0.02),
-    "statistics_bureau_2026": (0.80, 0.48, 0.86, 0.02),
-    "transport_bureau_2026": (0.87, 0.66, 0.87, 0.015),
-    "urban_management_2026": (0.83, 0.52, 0.88, 0.02),
-    "veterans_affairs_2026": (0.80, 0.47, 0.84, 0.02),
-    "water_affairs_2026": (0.87, 0.65, 0.82, 0.02),
+    "science_tech_2026": (0.87, 0.69, 0.85, 0.015),
+    "sports_bureau_2026": (0.82, 0.53, 0.88, 0.015),
+    "statistics_bureau_2026": (0.82, 0.54, 0.84, 0.01),
+    "transport_bureau_2026": (0.88, 0.70, 0.87, 0.01),
+    "urban_management_2026": (0.84, 0.55, 0.88, 0.015),
+    "veterans_affairs_2026": (0.81, 0.51, 0.84, 0.015),
+    "water_affairs_2026": (0.88, 0.68, 0.82, 0.015),
 }
 
 
@@ -96,8 +101,9 @@ def test_every_labelled_rulebook_has_floors() -> None:
 
 @pytest.fixture(scope="module")
 def held_out() -> dict[str, HeldOut]:
-    cases = [prepare_case(book) for book in BOOKS]
-    return {result.name: result for result in leave_one_out(cases)}
+    # two processes: the other tests are done long before this fixture on two workers
+    cases = prepare_cases(BOOKS, workers=2)
+    return {result.name: result for result in leave_one_out(cases, workers=2)}
 
 
 @pytest.mark.parametrize("name", sorted(FLOORS))
