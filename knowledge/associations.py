@@ -41,6 +41,11 @@ class Example:
     titles: tuple[str, ...]
 
 
+def _kept(together: int, alone: int) -> bool:
+    """Whether a pair seen in ``together`` of the ``alone`` questions holding its word is used."""
+    return together > 0 and together >= MIN_SHARE * alone
+
+
 @dataclass
 class Counts:
     """Per source: questions holding a word, and holding it with a name word of their answer."""
@@ -61,7 +66,7 @@ class Counts:
         for (word, target), counter in self.pairs.items():
             together = total(counter)
             alone = total(self.words[word])
-            if together and together >= MIN_SHARE * alone:
+            if _kept(together, alone):
                 found[word].append((-together / alone, -together, target))
         # strongest first: the share, then how many questions show it
         return {word: tuple(t for *_, t in sorted(targets)) for word, targets in found.items()}
@@ -74,7 +79,7 @@ class Counts:
             seen = self.words[word]
             together, alone = sum(counter.values()), sum(seen.values())
             if any(
-                together - counter[n] > 0 and together - counter[n] >= MIN_SHARE * (alone - seen[n])
+                _kept(together - counter[n], alone - seen[n])
                 for n in (-1, *seen)  # -1: no source left out
             ):
                 pairs[(word, target)] = counter

@@ -30,6 +30,12 @@ def load_questions(path: Path) -> list[LabelledQuestion]:
     ]
 
 
+def _right_of_total() -> list[int]:
+    """A kind's [right, total] before any question (a named function, so an evaluation can be
+    pickled, e.g. back from a leave-one-out worker process)."""
+    return [0, 0]
+
+
 @dataclass
 class Evaluation:
     """Rates over a labelled set; see :func:`evaluate` for the definitions."""
@@ -42,7 +48,7 @@ class Evaluation:
     confident_wrong: int = 0
     oos_rejected: int = 0
     oos_answered: int = 0
-    by_kind: dict[str, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
+    by_kind: dict[str, list[int]] = field(default_factory=lambda: defaultdict(_right_of_total))
     failures: list[tuple[LabelledQuestion, MatchResult]] = field(default_factory=list)
 
     @property

@@ -358,9 +358,7 @@ def _fold(k: int) -> HeldOut:
     config = replace(case.matcher.config, rank_weights=weights)
     measured = prepare_case(case.book, case.negatives, config)
     params = choose_params(others)
-    evaluation = measured.evaluate(params)
-    # a plain dict: the default one's factory cannot travel back from a forked worker
-    return HeldOut(case.book.name, params, replace(evaluation, by_kind=dict(evaluation.by_kind)))
+    return HeldOut(case.book.name, params, measured.evaluate(params))
 
 
 def leave_one_out(cases: Sequence[PreparedCase], workers: int = 1) -> list[HeldOut]:
