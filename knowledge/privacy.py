@@ -15,6 +15,7 @@ original text.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 import unicodedata
@@ -125,10 +126,15 @@ _AREA = (
 _LANDLINE_WRITTEN = (
     _AREA + r"[ \-]?[1-9][0-9]{2,3}[ \-]?[0-9]{4}(?:(?:-|转|分机|ext\.?)[0-9]{1,4})?"
 )
-_LANDLINE_ANY_GROUPING = _AREA + _S + _spaced("[1-9]", *[_DIGIT] * 6) + rf"(?:{_S}{_DIGIT})?"
+# An eighth local digit set apart is not the first of a run of numbers (010-3000000 1 2 3).
+_LANDLINE_ANY_GROUPING = (
+    _AREA + _S + _spaced("[1-9]", *[_DIGIT] * 6) + rf"(?:{_DIGIT}|{_S1}{_DIGIT}(?![ \-.][0-9]))?"
+)
 # What follows a count or an amount, not a phone number: 12345678元, 3个工作日.
 _QUANTITY_UNIT = r"[元万亿%％分人户件笔个次条份家名天号吨米]"
-_NOT_A_QUANTITY = rf"(?!\s?{_QUANTITY_UNIT})"
+# A word that only starts with such a character is no unit: 分值, 号码, 人员, 元旦.
+_NOT_A_UNIT = r"(?!分值|分数|分局|号码|人员|户籍|个人|名单|条例|次日|元旦|天气)"
+_NOT_A_QUANTITY = rf"(?!\s?{_NOT_A_UNIT}{_QUANTITY_UNIT})"
 # The last group of a 19-digit card (4-4-4-4-3) is not a time (… 09:00) or a count (… 100分);
 # a shorter last group is not the first of more numbers either (… 1 2 3).
 _NOT_A_COUNT = rf"(?![0-9:]|{_QUANTITY_UNIT})"
@@ -174,6 +180,13 @@ _ANY_GROUPING_NUMBERS = (
 # 1. Numbers written the usual way that stand alone: not glued by a separator to other digits.
 # 2. The same glued to other digits on one side (2026-11-20 13900001111); glued on both
 #    sides it may be the middle of an ID in threes, left to the next pass.
+#    Nor when a number in any grouping (pass 3) crosses one of its ends, unless what that
+#    number would take outside it is a date or a year range: in
+#    "1300 0000 010 2019-2026" the digits glued on the left begin a mobile, and taking
+#    010 2019-2026 as a landline would leave 1300 0000 in the text; in
+#    "1900-2100 010-3000000" they are a year range, and the landline stands; in
+#    "LD20261120-0001 100000 20000101 0000" an ID in the code's digits would leave the
+#    real ID's last twelve digits.
 # 3. Digits in any grouping (1 3 8…, 13 81 23…, an ID in threes): only now, so that a date
 #    is never merged into a number written the usual way next to it, never starting glued
 #    to a letter (2026-Q1 3…) nor ending on a count (… 3个工作日).
@@ -190,6 +203,13 @@ _NUMBER_PASS_PATTERNS = (
     rf"(?=[2-9])(?P<local>{_BARE_LANDLINE})",
 )
 _GLUED_PASS = 1  # the index of pass 2
+# What may stand glued before a number without being part of it: a date or a year range.
+_DATE_OR_YEARS = re.compile(
+    r"(?:1[89]|2[01])[0-9]{2}(?:[\-./](?:0?[1-9]|1[0-2])[\-./](?:0?[1-9]|[12][0-9]|3[01])"
+    r"|(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])|[ \-~](?:1[89]|2[01])[0-9]{2})"
+)
+_ANY_GROUPING_PASS = 2  # the index of pass 3
+_LONGEST = 80  # no number in any grouping is longer (18 digits, three separators between)
 _SEPARATOR_CHARS = " -."
 _MASKS = {
     "address": ADDRESS_MASK,
@@ -265,24 +285,56 @@ def _masked_spans(skeleton: str) -> list[tuple[int, int, str]]:
         found = [
             (m.start(), m.end(), _MASKS[m.lastgroup or "address"])
             for m in pattern.finditer(skeleton)
-            if index != _GLUED_PASS or not _glued_on_both_sides(skeleton, *m.span())
         ]
-        for start, end, _ in found:
-            skeleton = skeleton[:start] + _BLANK * (end - start) + skeleton[end:]
+        if index == _GLUED_PASS and found:
+            found = _not_left_to_any_grouping(skeleton, found)
+        if found:
+            chars = list(skeleton)
+            for start, end, _ in found:
+                chars[start:end] = _BLANK * (end - start)
+            skeleton = "".join(chars)
         spans.extend(found)
     return sorted(spans)
 
 
-def _glued_on_both_sides(skeleton: str, start: int, end: int) -> bool:
-    before, after = skeleton[max(0, start - 2) : start], skeleton[end : end + 2]
-    return (
-        len(before) == 2
-        and before[0].isdigit()
-        and before[1] in _SEPARATOR_CHARS
-        and len(after) == 2
-        and after[0] in _SEPARATOR_CHARS
-        and after[1].isdigit()
-    )
+def _not_left_to_any_grouping(
+    skeleton: str, found: list[tuple[int, int, str]]
+) -> list[tuple[int, int, str]]:
+    """What the glued pass found, less what is left to the any-grouping pass: a number glued
+    on both sides, or one that a number in any grouping crosses at one of its ends, unless
+    what that number takes outside it is a date or a year range."""
+    crossings: list[tuple[int, int]] | None = None  # found once, only when needed
+    kept = []
+    for start, end, mask in found:
+        before, after = skeleton[max(0, start - 2) : start], skeleton[end : end + 2]
+        glued_before = len(before) == 2 and before[0].isdigit() and before[1] in _SEPARATOR_CHARS
+        glued_after = len(after) == 2 and after[0] in _SEPARATOR_CHARS and after[1].isdigit()
+        if glued_before and glued_after:
+            continue
+        if crossings is None:
+            any_grouping = _compiled()[_ANY_GROUPING_PASS]
+            crossings = [m.span() for m in any_grouping.finditer(skeleton)]
+        k = bisect.bisect_left(crossings, (start - _LONGEST, 0))
+        while k < len(crossings) and crossings[k][0] < end:
+            if _takes_more_than_a_date(skeleton, start, end, *crossings[k]):
+                break
+            k += 1
+        else:
+            kept.append((start, end, mask))
+    return kept
+
+
+def _takes_more_than_a_date(
+    skeleton: str, start: int, end: int, crossing_start: int, crossing_end: int
+) -> bool:
+    """Whether a number in any grouping crosses an end of the number at start:end and takes
+    outside it more than a date or a year range."""
+    outside = []
+    if crossing_start < start < crossing_end:
+        outside.append(skeleton[crossing_start:start])
+    if start < crossing_start < end < crossing_end:
+        outside.append(skeleton[end:crossing_end])
+    return any(not _DATE_OR_YEARS.fullmatch(part.strip(_SEPARATOR_CHARS)) for part in outside)
 
 
 def mask_personal_data(text: str) -> str:
