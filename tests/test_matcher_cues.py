@@ -46,6 +46,14 @@ ROOT = Path(__file__).resolve().parents[1]
         ("医疗纠纷可以找哪个部门调解", 0.0, 1.0),
         ("企业怎么给新员工办理参保登记", 0.0, 1.0),
         ("放射诊疗许可证怎么校验", 0.0, 1.0),
+        ("挖路埋管线要办什么手续", 0.0, 1.0),
+        ("党费每月交多少", 0.0, 1.0),
+        ("政务服务中心周六上班吗", 0.0, 1.0),
+        ("路上发现大坑可以打哪个电话", 0.0, 1.0),
+        ("继承房产过户需要公证吗", 0.0, 1.0),
+        # the same kind of words asking what it costs in points is not a service question
+        ("补缴社保晚了交多少滞纳金，会扣分吗", 1.0, 0.0),
+        ("少报一次要扣多少分", 1.0, 0.0),
         # an in-scope situation that asks how long the rule allows is not a service question
         ("井盖破损要多久修复", 0.0, 0.0),
         ("拖了三天才处理完，怎么办", 0.0, 0.0),
