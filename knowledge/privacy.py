@@ -126,9 +126,11 @@ _AREA = (
 _LANDLINE_WRITTEN = (
     _AREA + r"[ \-]?[1-9][0-9]{2,3}[ \-]?[0-9]{4}(?:(?:-|转|分机|ext\.?)[0-9]{1,4})?"
 )
-# An eighth local digit set apart is not the first of a run of numbers (010-3000000 1 2 3).
+# An eighth local digit set apart is not the first of a run of numbers (010-3000000 1 2 3)
+# nor the start of a word (… 1st, … 1楼).
+_EIGHTH_SET_APART = rf"{_S1}{_DIGIT}(?![ \-.][0-9]|[A-Za-z\u4e00-\u9fff])"
 _LANDLINE_ANY_GROUPING = (
-    _AREA + _S + _spaced("[1-9]", *[_DIGIT] * 6) + rf"(?:{_DIGIT}|{_S1}{_DIGIT}(?![ \-.][0-9]))?"
+    _AREA + _S + _spaced("[1-9]", *[_DIGIT] * 6) + rf"(?:{_DIGIT}|{_EIGHTH_SET_APART})?"
 )
 # What follows a count or an amount, not a phone number: 12345678元, 3个工作日.
 _QUANTITY_UNIT = r"[元万亿%％分人户件笔个次条份家名天号吨米]"
