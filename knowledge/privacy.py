@@ -138,9 +138,9 @@ _QUANTITY_UNIT = r"[元万亿%％分人户件笔个次条份家名天号吨米]"
 _NOT_A_UNIT = r"(?!分值|分数|分局|号码|人员|户籍|个人|名单|条例|次日|元旦|天气)"
 _NOT_A_QUANTITY = rf"(?!\s?{_NOT_A_UNIT}{_QUANTITY_UNIT})"
 # The last group of a 19-digit card (4-4-4-4-3) is not a time (… 09:00) or a count (… 100分);
-# a shorter last group is not the first of more numbers either (… 1 2 3).
+# a shorter last group is not the first of more numbers (… 1 2 3) nor of a word (… 1st) either.
 _NOT_A_COUNT = rf"(?![0-9:]|{_QUANTITY_UNIT})"
-_NOT_A_NUMBER_OF_ITS_OWN = rf"(?![0-9:]|[ .,\-][0-9]|{_QUANTITY_UNIT})"
+_NOT_A_NUMBER_OF_ITS_OWN = rf"(?![0-9:A-Za-z]|[ .,\-][0-9]|{_QUANTITY_UNIT})"
 # A bare local landline (65123456, 6512-3456, 651 2345) is only 7 or 8 digits, so it must
 # look like one: not part of a code (KF-02, DEMO-2026-0001, No.12345678, an invite code
 # ab_1234567_c), not a date
