@@ -21,6 +21,7 @@ from numpy.typing import NDArray
 from knowledge.associations import Example
 from knowledge.calibration import Calibration
 from knowledge.evaluation import Evaluation, LabelledQuestion, evaluate, load_questions
+from knowledge.index import LexicalIndex
 from knowledge.matcher import Matcher, MatcherConfig, Scored
 from knowledge.prepare import CalibrationData, DecisionParams, calibrate, calibration_data
 from knowledge.ranking import (
@@ -44,6 +45,16 @@ MAX_MEAN_CONFIDENT_WRONG = 0.01
 # Issue 9's targets on every held-out rulebook (the lead is over the best baseline).
 TARGETS = {"top1": 0.85, "paraphrase": 0.70, "oos": 0.90, "wrong": 0.02, "lead": 0.10}
 PARAPHRASE = "reword"  # situations told in staff's words, <= 1 shared bigram with the titles
+GridPoint = tuple[float, float, float, float]  # DecisionParams' fields, in order
+
+
+def grid_points() -> list[GridPoint]:
+    """Every combination of the parameters searched, the points-clarify threshold never
+    above the clarify threshold."""
+    grid = itertools.product(
+        RIDGES, ANSWER_THRESHOLDS, CLARIFY_THRESHOLDS, POINTS_CLARIFY_THRESHOLDS
+    )
+    return [point for point in grid if point[3] <= point[2]]
 
 
 @dataclass(frozen=True)
@@ -100,12 +111,21 @@ class PreparedCase:
     table: _Table | None = None  # what rates() needs of each question, built on first use
     negatives: Sequence[str] | None = None  # the out-of-scope bank it was built with
     samples: list[RankingRows] | None = None  # see ranking_samples()
+    fold_indexes: dict[int, LexicalIndex] = field(default_factory=dict)  # calibration's
+    grid: dict[GridPoint, Rates] | None = None  # see grid_rates()
 
     def ranking_samples(self) -> list[RankingRows]:
         """:func:`ranking_samples` of the labelled questions, gathered once."""
         if self.samples is None:
             self.samples = ranking_samples(self.matcher, self.book.questions)
         return self.samples
+
+    def grid_rates(self) -> dict[GridPoint, Rates]:
+        """The rates at every point of the parameter grid, computed once: each fold of the
+        leave-one-out search reads them for all the rulebooks but its own."""
+        if self.grid is None:
+            self.grid = {point: self.rates(DecisionParams(*point)) for point in grid_points()}
+        return self.grid
 
     def calibration(self, params: DecisionParams) -> Calibration:
         """The rulebook's calibration under ``params``."""
@@ -245,14 +265,21 @@ def prepare_case(
     book: LabelledRulebook,
     negatives: Sequence[str] | None = None,
     config: MatcherConfig | None = None,
+    *,
+    built: PreparedCase | None = None,
 ) -> PreparedCase:
     """Build, gather calibration data and score every labelled question once. The learned
-    associations leave the rulebook's own questions out (:mod:`knowledge.associations`)."""
+    associations leave the rulebook's own questions out (:mod:`knowledge.associations`).
+
+    ``built``, the same rulebook prepared before under other ranking weights, lends its
+    indexes: they do not depend on the weights, so only the scoring is done again."""
     config = replace(config or MatcherConfig(), association_excluded=(book.name,))
-    matcher = Matcher(book.rulebook.indicators, config, background=negatives)
-    data = calibration_data(matcher, negatives=negatives)
+    index = None if built is None else built.matcher.index
+    matcher = Matcher(book.rulebook.indicators, config, background=negatives, index=index)
+    fold_indexes = {} if built is None else built.fold_indexes
+    data = calibration_data(matcher, negatives=negatives, fold_indexes=fold_indexes)
     scored = {q.q: matcher.scored(q.q) for q in book.questions}
-    return PreparedCase(book, matcher, data, scored, negatives=negatives)
+    return PreparedCase(book, matcher, data, scored, negatives=negatives, fold_indexes=fold_indexes)
 
 
 def objective(rates: Rates) -> float:
@@ -282,22 +309,18 @@ def choose_params(training: Sequence[PreparedCase]) -> DecisionParams:
     with clarify thresholds far apart. Averaging over the neighbours picks the middle of a
     plateau rather than a lucky spike, so the choice hardly moves when one rulebook is left
     out."""
-    value: dict[tuple[float, float, float, float], float] = {}
-    worst: dict[tuple[float, float, float, float], float] = {}
-    keeps: dict[tuple[float, float, float, float], bool] = {}
-    grid = itertools.product(
-        RIDGES, ANSWER_THRESHOLDS, CLARIFY_THRESHOLDS, POINTS_CLARIFY_THRESHOLDS
-    )
-    for point in grid:
-        if point[3] > point[2]:
-            continue
-        results = [case.rates(DecisionParams(*point)) for case in training]
+    value: dict[GridPoint, float] = {}
+    worst: dict[GridPoint, float] = {}
+    keeps: dict[GridPoint, bool] = {}
+    grids = [case.grid_rates() for case in training]
+    for point in grid_points():
+        results = [grid[point] for grid in grids]
         worst[point] = max(r.confident_wrong for r in results)
         mean = sum(r.confident_wrong for r in results) / len(results)
         keeps[point] = worst[point] <= MAX_CONFIDENT_WRONG and mean <= MAX_MEAN_CONFIDENT_WRONG
         value[point] = sum(objective(r) for r in results)
 
-    def smoothed(point: tuple[float, float, float, float]) -> float:
+    def smoothed(point: GridPoint) -> float:
         ridge, answer, clarify, points_clarify = point
         a, c = ANSWER_THRESHOLDS.index(answer), CLARIFY_THRESHOLDS.index(clarify)
         around = [
@@ -339,11 +362,19 @@ def ranking_samples(matcher: Matcher, questions: Sequence[LabelledQuestion]) -> 
 
 
 def prepare_cases(books: Sequence[LabelledRulebook], workers: int = 1) -> list[PreparedCase]:
-    """:func:`prepare_case` of every rulebook, in ``workers`` processes."""
+    """:func:`prepare_case` of every rulebook, with what every leave-one-out fold reads of it
+    (ranking samples, rates over the parameter grid), in ``workers`` processes."""
     if workers <= 1:
-        return [prepare_case(book) for book in books]
+        return [_prepared_for_folds(book) for book in books]
     with multiprocessing.get_context("fork").Pool(workers) as pool:
-        return pool.map(prepare_case, books)
+        return pool.map(_prepared_for_folds, books)
+
+
+def _prepared_for_folds(book: LabelledRulebook) -> PreparedCase:
+    case = prepare_case(book)
+    case.ranking_samples()
+    case.grid_rates()
+    return case
 
 
 _FOLD_CASES: Sequence[PreparedCase] = ()  # what a forked worker of leave_one_out reads
@@ -356,7 +387,7 @@ def _fold(k: int) -> HeldOut:
     others = [c for j, c in enumerate(cases) if j != k]
     weights = fit_rank_weights(s for c in others for s in c.ranking_samples())
     config = replace(case.matcher.config, rank_weights=weights)
-    measured = prepare_case(case.book, case.negatives, config)
+    measured = prepare_case(case.book, case.negatives, config, built=case)
     params = choose_params(others)
     return HeldOut(case.book.name, params, measured.evaluate(params))
 
@@ -367,8 +398,8 @@ def leave_one_out(cases: Sequence[PreparedCase], workers: int = 1) -> list[HeldO
     parameters are chosen on the other rulebooks as prepared (with the shipped weights).
 
     With ``workers`` > 1 the folds run in forked processes; what every fold reads of the
-    other rulebooks (ranking samples, the decision's fits per ridge) is computed first, once.
-    The figures are the same either way."""
+    other rulebooks (ranking samples, rates over the grid) is computed first, once (by
+    :func:`prepare_cases`, or here). The figures are the same either way."""
     global _FOLD_CASES
     _FOLD_CASES = cases
     try:
@@ -376,8 +407,7 @@ def leave_one_out(cases: Sequence[PreparedCase], workers: int = 1) -> list[HeldO
             return [_fold(k) for k in range(len(cases))]
         for case in cases:
             case.ranking_samples()
-            for ridge in RIDGES:
-                case.rates(DecisionParams(ridge, 0.5, 0.5, 0.1))
+            case.grid_rates()
         with multiprocessing.get_context("fork").Pool(workers) as pool:
             return pool.map(_fold, range(len(cases)))
     finally:

@@ -8,7 +8,7 @@ without it. The out-of-scope bank is scored on the full index. The two logistic 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, replace
 
 from knowledge.calibration import (
@@ -18,7 +18,7 @@ from knowledge.calibration import (
     out_of_scope_bank,
     service_templates,
 )
-from knowledge.index import IndexBuilder
+from knowledge.index import IndexBuilder, LexicalIndex
 from knowledge.matcher import Matcher, MatcherConfig
 from knowledge.rulebook import Indicator, Level
 from knowledge.synonyms import OfficeSynonym
@@ -132,25 +132,35 @@ def calibration_data(
     synonyms: Sequence[OfficeSynonym] = (),
     learned: Mapping[str, Sequence[str]] | None = None,
     negatives: Sequence[str] | None = None,
+    fold_indexes: MutableMapping[int, LexicalIndex] | None = None,
 ) -> CalibrationData:
     """Score the rulebook's own phrasings held out (positives); the out-of-scope bank and
-    service questions around the rulebook's own terms (negatives)."""
+    service questions around the rulebook's own terms (negatives).
+
+    ``fold_indexes`` caches the held-out folds' indexes: they depend on the rulebook, the
+    phrasings and the bank, not on how candidates are ranked, so a caller that scores the
+    same rulebook again under other ranking weights passes the same mapping and skips the
+    builds (the leave-one-out folds do)."""
     learned = learned or {}
     indicators = matcher.indicators
     bank = out_of_scope_bank() if negatives is None else list(negatives)
     positives = rulebook_positives(indicators, learned)
     scored_positives: list[tuple[Features, bool]] = []
-    builder = IndexBuilder(indicators, synonyms, matcher.config.association_excluded)
+    builder: IndexBuilder | None = None
     for fold in range(FOLDS):
         held = positives[fold::FOLDS]
         if not held:
             continue
         kept, kept_learned = _without(indicators, learned, held)
-        reduced = Matcher(
-            kept,
-            matcher.config,
-            index=builder.build(kept, kept_learned, bank),
-        )
+        index = None if fold_indexes is None else fold_indexes.get(fold)
+        if index is None:
+            builder = builder or IndexBuilder(
+                indicators, synonyms, matcher.config.association_excluded
+            )
+            index = builder.build(kept, kept_learned, bank)
+            if fold_indexes is not None:
+                fold_indexes[fold] = index
+        reduced = Matcher(kept, matcher.config, index=index)
         for positive in held:
             result = reduced.scored(positive.text)
             if result.features is not None:
