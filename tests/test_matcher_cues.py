@@ -17,8 +17,9 @@ from knowledge.holdout import (
     labelled_rulebooks,
     prepare_case,
 )
-from knowledge.matcher import MatchResult, Outcome
+from knowledge.matcher import MatcherConfig, MatchResult, Outcome
 from knowledge.prepare import MAX_SERVICE_NEGATIVES, DecisionParams, service_negatives
+from knowledge.ranking import RANK_WEIGHTS
 from knowledge.rulebook import Indicator, IndicatorType
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -89,6 +90,22 @@ def test_vectorised_rates_equal_the_full_evaluation(case: PreparedCase) -> None:
     for ridge, answer, clarify in grid:
         params = DecisionParams(ridge, answer, clarify)
         assert case.rates(params) == Rates.of(case.evaluate(params)), params
+
+
+def test_preparing_again_on_the_built_indexes_equals_a_fresh_build(case: PreparedCase) -> None:
+    """The leave-one-out folds rescore a rulebook under refitted ranking weights on the
+    indexes it was built with; that must be what a build under those weights gives."""
+    weights = tuple(w * (1.5 if n % 2 else 0.5) for n, w in enumerate(RANK_WEIGHTS))
+    config = MatcherConfig(rank_weights=weights)
+    again = prepare_case(case.book, config=config, built=case)
+    fresh = prepare_case(case.book, config=config)
+    assert again.matcher.index is case.matcher.index
+    assert again.data == fresh.data
+    assert {q: (s.ranked, s.features) for q, s in again.scored.items()} == {
+        q: (s.ranked, s.features) for q, s in fresh.scored.items()
+    }
+    # and the weights do change the scoring, so the comparison is not of two equal builds
+    assert again.data != case.data
 
 
 def test_a_service_question_is_less_in_scope_than_the_same_words_asking_about_points(
