@@ -72,6 +72,12 @@ class Calibration:
     answer_threshold: float = 0.8
     clarify_threshold: float = 0.6
     points_clarify_threshold: float = 0.3
+    off_topic_threshold: float = 1.0  # 1.0: the question-style model refuses nothing
+
+    def off_topic(self, probability: float, about_points: bool) -> bool:
+        """Whether the question-style model refuses the question (:mod:`knowledge.style`):
+        never one that asks about points, whose words already say it is about the appraisal."""
+        return not about_points and probability > self.off_topic_threshold
 
     def clarify_at(self, about_points: bool) -> float:
         """The in-scope probability from which a question is offered candidates."""
@@ -144,6 +150,7 @@ def fit_calibration(
     answer_threshold: float,
     clarify_threshold: float,
     points_clarify_threshold: float,
+    off_topic_threshold: float = 1.0,
 ) -> Calibration:
     """Fit both models; ``positives`` carry whether the best candidate was right."""
     if len(positives) < 5 or len(negatives) < 5:
@@ -151,6 +158,7 @@ def fit_calibration(
             answer_threshold=answer_threshold,
             clarify_threshold=clarify_threshold,
             points_clarify_threshold=points_clarify_threshold,
+            off_topic_threshold=off_topic_threshold,
         )
     x_pos = np.array([f.vector() for f, _ in positives])
     x_neg = np.array([f.vector() for f in negatives])
@@ -168,5 +176,10 @@ def fit_calibration(
         else _DEFAULT_RIGHT
     )
     return Calibration(
-        in_scope, right, answer_threshold, clarify_threshold, points_clarify_threshold
+        in_scope,
+        right,
+        answer_threshold,
+        clarify_threshold,
+        points_clarify_threshold,
+        off_topic_threshold,
     )

@@ -33,11 +33,13 @@ from knowledge.ranking import (
 )
 from knowledge.rulebook import Rulebook
 from knowledge.rulebook_files import read_rulebook
+from knowledge.style import StyleModel, fit_style_grams, grams
 
 RIDGES = (0.3, 1.0, 3.0, 10.0)
 ANSWER_THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9)
 CLARIFY_THRESHOLDS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 POINTS_CLARIFY_THRESHOLDS = (0.0, 0.1, 0.2, 0.3, 0.4)  # never above the clarify threshold
+OFF_TOPIC_THRESHOLDS = (0.5, 0.8, 0.9, 0.97, 0.99, 0.999, 1.0)  # 1.0: refuses nothing
 # The confident-wrong ceilings the parameters must keep on the training rulebooks: the
 # target on every one of them, half of it on average (the margin for the one held out).
 MAX_CONFIDENT_WRONG = 0.02
@@ -45,14 +47,18 @@ MAX_MEAN_CONFIDENT_WRONG = 0.01
 # Issue 9's targets on every held-out rulebook (the lead is over the best baseline).
 TARGETS = {"top1": 0.85, "paraphrase": 0.70, "oos": 0.90, "wrong": 0.02, "lead": 0.10}
 PARAPHRASE = "reword"  # situations told in staff's words, <= 1 shared bigram with the titles
-GridPoint = tuple[float, float, float, float]  # DecisionParams' fields, in order
+GridPoint = tuple[float, float, float, float, float]  # DecisionParams' fields, in order
 
 
 def grid_points() -> list[GridPoint]:
     """Every combination of the parameters searched, the points-clarify threshold never
     above the clarify threshold."""
     grid = itertools.product(
-        RIDGES, ANSWER_THRESHOLDS, CLARIFY_THRESHOLDS, POINTS_CLARIFY_THRESHOLDS
+        RIDGES,
+        ANSWER_THRESHOLDS,
+        CLARIFY_THRESHOLDS,
+        POINTS_CLARIFY_THRESHOLDS,
+        OFF_TOPIC_THRESHOLDS,
     )
     return [point for point in grid if point[3] <= point[2]]
 
@@ -137,6 +143,7 @@ class PreparedCase:
             answer_threshold=params.answer_threshold,
             clarify_threshold=params.clarify_threshold,
             points_clarify_threshold=params.points_clarify_threshold,
+            off_topic_threshold=params.off_topic_threshold,
         )
 
     def evaluate(self, params: DecisionParams) -> Evaluation:
@@ -161,9 +168,11 @@ class PreparedCase:
             found = self.decisions[params.ridge] = _Decisions(
                 np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])
             )
+        refused = ~table.about_points & (table.off_topic > params.off_topic_threshold)
         shown = table.code_hit | (
             table.scorable
             & ~table.service
+            & ~refused
             & np.where(
                 table.about_points,
                 found.in_scope >= params.points_clarify_threshold,
@@ -196,6 +205,7 @@ class _Table:
     generic: NDArray[np.bool_]
     about_points: NDArray[np.bool_]  # clarified rather than refused
     service: NDArray[np.bool_]  # how to get something done: not in a rulebook
+    off_topic: NDArray[np.float64]  # the question-style model's probability
 
 
 def _table(case: PreparedCase) -> _Table:
@@ -215,6 +225,7 @@ def _table(case: PreparedCase) -> _Table:
         generic=column(lambda q, s: s.generic),
         about_points=column(lambda q, s: s.about_points),
         service=column(lambda q, s: s.features is not None and s.features.service > 0),
+        off_topic=np.array([s.off_topic for _, s in scored]),
     )
 
 
@@ -261,21 +272,34 @@ def paraphrase_examples(books: Sequence[LabelledRulebook]) -> list[Example]:
     return found
 
 
+def style_examples(books: Sequence[LabelledRulebook]) -> list[tuple[str, bool]]:
+    """Every labelled question and whether it is out of scope: what the question-style model
+    is fitted on (:mod:`knowledge.style`)."""
+    return [(q.q, not q.expect) for book in books for q in book.questions]
+
+
 def prepare_case(
     book: LabelledRulebook,
     negatives: Sequence[str] | None = None,
     config: MatcherConfig | None = None,
     *,
     built: PreparedCase | None = None,
+    style: StyleModel | None = None,
 ) -> PreparedCase:
     """Build, gather calibration data and score every labelled question once. The learned
-    associations leave the rulebook's own questions out (:mod:`knowledge.associations`).
+    associations leave the rulebook's own questions out (:mod:`knowledge.associations`);
+    ``style`` should be a question-style model fitted without them (:func:`held_out_style`;
+    the shipped one holds them).
 
     ``built``, the same rulebook prepared before under other ranking weights, lends its
-    indexes: they do not depend on the weights, so only the scoring is done again."""
+    indexes and style model: they do not depend on the weights, so only the scoring is done
+    again."""
     config = replace(config or MatcherConfig(), association_excluded=(book.name,))
     index = None if built is None else built.matcher.index
-    matcher = Matcher(book.rulebook.indicators, config, background=negatives, index=index)
+    style = style if built is None else built.matcher.style
+    matcher = Matcher(
+        book.rulebook.indicators, config, background=negatives, index=index, style=style
+    )
     fold_indexes = {} if built is None else built.fold_indexes
     data = calibration_data(matcher, negatives=negatives, fold_indexes=fold_indexes)
     scored = {q.q: matcher.scored(q.q) for q in book.questions}
@@ -321,13 +345,13 @@ def choose_params(training: Sequence[PreparedCase]) -> DecisionParams:
         value[point] = sum(objective(r) for r in results)
 
     def smoothed(point: GridPoint) -> float:
-        ridge, answer, clarify, points_clarify = point
+        ridge, answer, clarify, points_clarify, off_topic = point
         a, c = ANSWER_THRESHOLDS.index(answer), CLARIFY_THRESHOLDS.index(clarify)
         around = [
             value[near]
             for near_a in ANSWER_THRESHOLDS[max(0, a - 1) : a + 2]
             for near_c in CLARIFY_THRESHOLDS[max(0, c - 1) : c + 2]
-            if (near := (ridge, near_a, near_c, points_clarify)) in value
+            if (near := (ridge, near_a, near_c, points_clarify, off_topic)) in value
         ]
         return sum(around) / len(around)
 
@@ -362,16 +386,33 @@ def ranking_samples(matcher: Matcher, questions: Sequence[LabelledQuestion]) -> 
 
 
 def prepare_cases(books: Sequence[LabelledRulebook], workers: int = 1) -> list[PreparedCase]:
-    """:func:`prepare_case` of every rulebook, with what every leave-one-out fold reads of it
-    (ranking samples, rates over the parameter grid), in ``workers`` processes."""
-    if workers <= 1:
-        return [_prepared_for_folds(book) for book in books]
-    with multiprocessing.get_context("fork").Pool(workers) as pool:
-        return pool.map(_prepared_for_folds, books)
+    """:func:`prepare_case` of every rulebook, each with a question-style model fitted on the
+    others' questions, and with what every leave-one-out fold reads of it (ranking samples,
+    rates over the parameter grid), in ``workers`` processes."""
+    global _STYLE_EXAMPLES
+    _STYLE_EXAMPLES = [
+        (book.name, grams(q.q), not q.expect) for book in books for q in book.questions
+    ]
+    try:
+        if workers <= 1:
+            return [_prepared_for_folds(book) for book in books]
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            return pool.map(_prepared_for_folds, books)
+    finally:
+        _STYLE_EXAMPLES = []
+
+
+_STYLE_EXAMPLES: list[tuple[str, set[str], bool]] = []  # what prepare_cases' workers read
+
+
+def held_out_style(name: str, examples: Sequence[tuple[str, set[str], bool]]) -> StyleModel:
+    """The question-style model fitted on every labelled question but those of rulebook
+    ``name`` (each given as its rulebook, n-grams and whether it is out of scope)."""
+    return fit_style_grams([(found, off) for book, found, off in examples if book != name])
 
 
 def _prepared_for_folds(book: LabelledRulebook) -> PreparedCase:
-    case = prepare_case(book)
+    case = prepare_case(book, style=held_out_style(book.name, _STYLE_EXAMPLES))
     case.ranking_samples()
     case.grid_rates()
     return case

@@ -40,7 +40,7 @@ from knowledge.stored_indicators import StoredIndicators, codes_and_names, indic
 
 # 4: two cue features in the calibration; 5: service negatives; 6: BM25; 7: a clarify
 # threshold for questions about points; 8: words related by word vectors; 9: fitted ranking
-FORMAT_VERSION = 10
+FORMAT_VERSION = 11
 MAGIC = b"KPIBOTMX"
 _LENGTH = struct.Struct("<Q")
 _ALIGN = 64
@@ -273,6 +273,7 @@ def load_matcher(
                 answer_threshold=calibration["answer_threshold"],
                 clarify_threshold=calibration["clarify_threshold"],
                 points_clarify_threshold=calibration["points_clarify_threshold"],
+                off_topic_threshold=calibration["off_topic_threshold"],
             ),
         )
     except (OSError, ValueError, KeyError, TypeError, IndexError, struct.error) as exc:

@@ -50,6 +50,7 @@ from knowledge.ranking import RANK_WEIGHTS, rank_scores
 from knowledge.recall import Evidence, Recall
 from knowledge.rulebook import Indicator
 from knowledge.stored_indicators import StoredIndicators, codes_and_names
+from knowledge.style import StyleModel, shipped_style
 from knowledge.synonyms import OfficeSynonym
 from knowledge.text import phonetic, to_simplified
 
@@ -137,6 +138,7 @@ class Scored:
     # asks what something does to the score, or tells a situation without asking anything
     # (which, said to an appraisal assistant, asks how it counts): clarified, never refused
     about_points: bool = False
+    off_topic: float = 0.0  # how likely the question does not ask about the appraisal at all
 
 
 @dataclass(frozen=True)
@@ -163,8 +165,12 @@ class Matcher:
         background: Sequence[str] | None = None,
         index: LexicalIndex | None = None,
         calibration: Calibration | None = None,
+        style: StyleModel | None = None,
     ) -> None:
         self.config = config or MatcherConfig()
+        # how questions about the appraisal are asked; leave-one-out passes one fitted
+        # without the rulebook it measures (:mod:`knowledge.style`)
+        self.style = style or shipped_style()
         # a matcher loaded from its cache file keeps the file's lazily decoded indicators
         self.indicators: Sequence[Indicator] = (
             indicators if isinstance(indicators, StoredIndicators) else tuple(indicators)
@@ -374,7 +380,12 @@ class Matcher:
         )
         about_points = bool(features.points) or tells_situation(simplified) or asks_rule(simplified)
         return Scored(
-            simplified, ranked, features, generic=only_cue_words(core), about_points=about_points
+            simplified,
+            ranked,
+            features,
+            generic=only_cue_words(core),
+            about_points=about_points,
+            off_topic=self.style.off_topic(simplified),
         )
 
     def score(self, text: str) -> tuple[str, list[tuple[int, float]]]:
@@ -414,7 +425,11 @@ class Matcher:
         if not ranked or result.features is None:
             return MatchResult(text, result.normalized, Outcome.NONE, ())
         in_scope, right = calibration.probabilities(result.features)
-        if result.features.service or in_scope < calibration.clarify_at(result.about_points):
+        if (
+            result.features.service
+            or in_scope < calibration.clarify_at(result.about_points)
+            or calibration.off_topic(result.off_topic, result.about_points)
+        ):
             return MatchResult(text, result.normalized, Outcome.NONE, ())
         best_doc, best = ranked[0]
         confidence = 100 * in_scope * right

@@ -1,0 +1,112 @@
+"""How a question asks, learned from labelled questions: the fit, the shipped model, and the
+decision's refusal of off-topic questions (never of questions about points)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from knowledge.calibration import Calibration
+from knowledge.holdout import held_out_style, labelled_rulebooks, style_examples
+from knowledge.matcher import Matcher, Outcome
+from knowledge.style import (
+    DATA,
+    NEUTRAL,
+    StyleModel,
+    fit_style,
+    grams,
+    read_style,
+    shipped_style,
+    write_style,
+)
+from tests.test_matcher_evidence import SAMPLE
+
+ROOT = Path(__file__).resolve().parents[1]
+
+IN_SCOPE = [
+    "我们这个月走访少了两户会扣分吗",
+    "上报晚了一天算不算超时",
+    "窗口排队太久被投诉了怎么算",
+    "我们科室的台账没填完会影响考核吗",
+    "整改没按时完成扣几分",
+    "群众打电话投诉了我们要扣分吗",
+]
+OFF_TOPIC = [
+    "食堂今天中午几点开饭",
+    "公积金提取需要什么材料",
+    "会议室怎么预约",
+    "网址是多少",
+]
+
+
+def _toy() -> StyleModel:
+    return fit_style([(q, False) for q in IN_SCOPE] * 3 + [(q, True) for q in OFF_TOPIC] * 3)
+
+
+def test_grams_are_the_one_to_three_character_runs_of_the_simplified_text() -> None:
+    assert grams("網址，是") == {"网", "址", "网址", "是"}
+
+
+def test_a_fit_separates_how_questions_ask() -> None:
+    model = _toy()
+    assert model.off_topic("食堂的网址是多少") > 0.9
+    assert model.off_topic("我们这个季度会扣分吗") < 0.1
+
+
+def test_a_fit_is_the_same_every_time_and_needs_both_classes() -> None:
+    assert _toy() == _toy()
+    assert fit_style([(q, False) for q in IN_SCOPE]) is NEUTRAL
+    assert NEUTRAL.off_topic("任何问题") == 0.5
+
+
+def test_a_written_model_reads_back(tmp_path: Path) -> None:
+    model = _toy()
+    path = tmp_path / "style.tsv"
+    write_style(model, path)
+    assert read_style(path) == model
+
+
+def test_the_shipped_model_is_the_fit_on_the_labelled_rulebooks() -> None:
+    """Adding or changing a labelled set means running scripts/build_question_style.py."""
+    shipped = shipped_style()
+    assert shipped == read_style(DATA)
+    assert fit_style(style_examples(labelled_rulebooks(ROOT))) == shipped
+
+
+def test_a_rulebook_left_out_takes_its_questions_with_it() -> None:
+    examples = [("a", grams(q), False) for q in IN_SCOPE] + [
+        ("b", grams(q), True) for q in OFF_TOPIC
+    ]
+    assert held_out_style("b", examples) is NEUTRAL  # only in-scope questions remain
+    assert held_out_style("c", examples).off_topic("食堂几点开饭") > 0.5
+
+
+@pytest.fixture(scope="module")
+def matcher() -> Matcher:
+    return Matcher(SAMPLE, background=(), style=_toy())
+
+
+def test_the_decision_refuses_an_off_topic_question_it_would_otherwise_offer(
+    matcher: Matcher,
+) -> None:
+    question = "办税服务厅的网址是多少"
+    scored = matcher.scored(question)
+    assert not scored.about_points
+    assert scored.off_topic > 0.9
+    offered = Calibration(clarify_threshold=0.0, off_topic_threshold=1.0)
+    refusing = replace(offered, off_topic_threshold=0.5)
+    assert matcher.decide(question, scored, offered).status is not Outcome.NONE
+    assert matcher.decide(question, scored, refusing).status is Outcome.NONE
+
+
+def test_a_question_about_points_is_never_refused_for_how_it_asks(matcher: Matcher) -> None:
+    question = "办税服务厅的网址是多少，答错了扣分吗"
+    scored = matcher.scored(question)
+    assert scored.about_points
+    assert scored.off_topic > 0.5
+    refusing = Calibration(
+        clarify_threshold=0.0, points_clarify_threshold=0.0, off_topic_threshold=0.5
+    )
+    assert matcher.decide(question, scored, refusing).status is not Outcome.NONE
