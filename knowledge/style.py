@@ -36,6 +36,10 @@ EPOCHS = 6
 LEARNING_RATE = 0.2
 L2 = 1e-5
 KEEP = 1e-3  # weights smaller than this are not shipped
+# Fewer characters than this say what a question is about, not how it asks: half a keyword
+# ("护理补贴") or a bare name is no evidence either way (1,441 of the 1,442 labelled fragments
+# are shorter; 99 of the 1,634 out-of-scope questions are).
+MIN_CHARS = 8
 _BIAS = "<bias>"
 
 
@@ -56,7 +60,10 @@ class StyleModel:
     weights: Mapping[str, float]
 
     def off_topic(self, text: str) -> float:
-        """The probability that the question does not ask about the appraisal."""
+        """The probability that the question does not ask about the appraisal; 0.5 (no
+        evidence) for a text too short to show how it asks."""
+        if sum(len(run) for run in segments(to_simplified(text))) < MIN_CHARS:
+            return 0.5
         z = self.bias + sum(self.weights.get(gram, 0.0) for gram in grams(text))
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 

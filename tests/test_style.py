@@ -55,6 +55,13 @@ def test_a_fit_separates_how_questions_ask() -> None:
     assert model.off_topic("我们这个季度会扣分吗") < 0.1
 
 
+def test_a_text_too_short_to_show_how_it_asks_is_no_evidence() -> None:
+    model = _toy()
+    assert model.off_topic("食堂网址") == 0.5  # half a keyword, whatever its words
+    assert model.off_topic("食堂的网址是多少") > 0.9
+    assert not Calibration(off_topic_threshold=0.5).off_topic(0.5, about_points=False)
+
+
 def test_a_fit_is_the_same_every_time_and_needs_both_classes() -> None:
     assert _toy() == _toy()
     assert fit_style([(q, False) for q in IN_SCOPE]) is NEUTRAL
@@ -80,7 +87,7 @@ def test_a_rulebook_left_out_takes_its_questions_with_it() -> None:
         ("b", grams(q), True) for q in OFF_TOPIC
     ]
     assert held_out_style("b", examples) is NEUTRAL  # only in-scope questions remain
-    assert held_out_style("c", examples).off_topic("食堂几点开饭") > 0.5
+    assert held_out_style("c", examples).off_topic("食堂今天中午几点开饭") > 0.5
 
 
 @pytest.fixture(scope="module")
