@@ -1,4 +1,4 @@
-"""Build ``knowledge/data/question_style.tsv`` from the labelled rulebooks' questions.
+"""Build ``knowledge/data/question_style.npz`` from the labelled rulebooks' questions.
 
 Run by a developer after adding or changing a labelled set (``tests/data/rulebooks/``;
 ``tests/test_style.py`` fails until then): every labelled question, in scope or out of scope,
@@ -24,7 +24,7 @@ def main() -> None:
     off = sum(1 for _, o in examples if o)
     print(
         f"{len(examples)} questions of {len(books)} rulebooks ({off} out of scope): "
-        f"{len(model.weights)} n-grams -> {DATA.relative_to(ROOT)}"
+        f"{len(model.keys)} n-grams -> {DATA.relative_to(ROOT)}"
     )
 
 

@@ -3,6 +3,7 @@ decision's refusal of off-topic questions (never of questions about points)."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from pathlib import Path
 
@@ -49,6 +50,20 @@ def test_grams_are_the_one_to_three_character_runs_of_the_simplified_text() -> N
     assert grams("網址，是") == {"网", "址", "网址", "是"}
 
 
+def test_a_model_finds_exactly_the_grams_it_holds() -> None:
+    """The run-time lookup (integer keys in a sorted array) against the plain sum."""
+    weights = {"网址": 2.0, "多少": 1.0, "扣": -3.0, "网": 0.5, "网址是": 0.25, "𠀀a": 9.0}
+    model = StyleModel.of(-1.0, weights)
+    for text in (
+        "網址是多少，扣不扣分呢",
+        "我们的网址是多少啊朋友们",
+        "𠀀a𠀀a𠀀a𠀀a𠀀a",
+        "没有一个相关的词语在这里",
+    ):
+        z = -1.0 + sum(weights.get(gram, 0.0) for gram in grams(text))
+        assert model.off_topic(text) == pytest.approx(1 / (1 + math.exp(-z)))
+
+
 def test_a_fit_separates_how_questions_ask() -> None:
     model = _toy()
     assert model.off_topic("食堂的网址是多少") > 0.9
@@ -70,7 +85,7 @@ def test_a_fit_is_the_same_every_time_and_needs_both_classes() -> None:
 
 def test_a_written_model_reads_back(tmp_path: Path) -> None:
     model = _toy()
-    path = tmp_path / "style.tsv"
+    path = tmp_path / "style.npz"
     write_style(model, path)
     assert read_style(path) == model
 
