@@ -14,8 +14,8 @@ The decision refuses a question above a global threshold chosen by leave-one-rul
 ``scripts/build_question_style.py``; leave-one-out fits one without the rulebook it measures.
 
 Written by hand: the fit is twenty lines of AdaGrad over sparse rows, and the run-time part is
-a dictionary lookup per n-gram. scikit-learn (with SciPy) would be a large dependency for one
-small fit, as for the ranking's weights (:mod:`knowledge.ranking`).
+one sorted-array search over the question's n-gram keys. scikit-learn (with SciPy) would be a
+large dependency for one small fit, as for the ranking's weights (:mod:`knowledge.ranking`).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from numpy.typing import NDArray
 from knowledge.text import segments, to_simplified
 
 DATA = Path(__file__).with_name("data") / "question_style.npz"
-GRAM_SIZES = (1, 2, 3)
+GRAM_SIZES = (1, 2, 3)  # _run_keys unrolls these sizes
 EPOCHS = 6
 LEARNING_RATE = 0.2
 L2 = 1e-5
@@ -61,7 +61,11 @@ def _key(gram: str) -> int:
 
 
 def _run_keys(runs: Sequence[str]) -> NDArray[np.int64]:
-    """The keys of the n-grams of runs of simplified text (:func:`grams`), each once, sorted."""
+    """The keys of the n-grams of runs of simplified text (:func:`grams`), each once, sorted.
+
+    The twin of :func:`grams` on the run-time path, with the sizes 1-3 unrolled: building
+    the strings and keying them takes four times as long (116 against 29 µs a question).
+    ``tests/test_style.py`` checks that the two agree."""
     found: set[int] = set()
     for run in runs:
         codes = [ord(char) for char in run]
