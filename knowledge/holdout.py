@@ -225,7 +225,7 @@ def _table(case: PreparedCase) -> _Table:
         generic=column(lambda q, s: s.generic),
         about_points=column(lambda q, s: s.about_points),
         service=column(lambda q, s: s.features is not None and s.features.service > 0),
-        off_topic=np.array([s.off_topic for _, s in scored]),
+        off_topic=np.array([case.matcher.style.off_topic(s.normalized) for _, s in scored]),
     )
 
 

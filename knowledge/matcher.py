@@ -138,7 +138,6 @@ class Scored:
     # asks what something does to the score, or tells a situation without asking anything
     # (which, said to an appraisal assistant, asks how it counts): clarified, never refused
     about_points: bool = False
-    off_topic: float = 0.0  # how likely the question does not ask about the appraisal at all
 
 
 @dataclass(frozen=True)
@@ -385,7 +384,6 @@ class Matcher:
             features,
             generic=only_cue_words(core),
             about_points=about_points,
-            off_topic=self.style.off_topic(simplified),
         )
 
     def score(self, text: str) -> tuple[str, list[tuple[int, float]]]:
@@ -428,7 +426,9 @@ class Matcher:
         if (
             result.features.service
             or in_scope < calibration.clarify_at(result.about_points)
-            or calibration.off_topic(result.off_topic, result.about_points)
+            # asked last and only here: the style model is read only for a question that
+            # would otherwise be offered (:mod:`knowledge.style`)
+            or calibration.off_topic(self.style.off_topic(result.normalized), result.about_points)
         ):
             return MatchResult(text, result.normalized, Outcome.NONE, ())
         best_doc, best = ranked[0]

@@ -116,7 +116,7 @@ def test_the_decision_refuses_an_off_topic_question_it_would_otherwise_offer(
     question = "办税服务厅的网址是多少"
     scored = matcher.scored(question)
     assert not scored.about_points
-    assert scored.off_topic > 0.9
+    assert matcher.style.off_topic(scored.normalized) > 0.9
     offered = Calibration(clarify_threshold=0.0, off_topic_threshold=1.0)
     refusing = replace(offered, off_topic_threshold=0.5)
     assert matcher.decide(question, scored, offered).status is not Outcome.NONE
@@ -127,7 +127,7 @@ def test_a_question_about_points_is_never_refused_for_how_it_asks(matcher: Match
     question = "办税服务厅的网址是多少，答错了扣分吗"
     scored = matcher.scored(question)
     assert scored.about_points
-    assert scored.off_topic > 0.5
+    assert matcher.style.off_topic(scored.normalized) > 0.5
     refusing = Calibration(
         clarify_threshold=0.0, points_clarify_threshold=0.0, off_topic_threshold=0.5
     )
