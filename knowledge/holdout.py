@@ -33,7 +33,7 @@ from knowledge.ranking import (
 )
 from knowledge.rulebook import Rulebook
 from knowledge.rulebook_files import read_rulebook
-from knowledge.style import StyleModel, fit_style_grams, grams
+from knowledge.style import StyleModel, fit_style_keys, gram_keys
 
 RIDGES = (0.3, 1.0, 3.0, 10.0)
 ANSWER_THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9)
@@ -391,7 +391,7 @@ def prepare_cases(books: Sequence[LabelledRulebook], workers: int = 1) -> list[P
     rates over the parameter grid), in ``workers`` processes."""
     global _STYLE_EXAMPLES
     _STYLE_EXAMPLES = [
-        (book.name, grams(q.q), not q.expect) for book in books for q in book.questions
+        (book.name, gram_keys(q.q), not q.expect) for book in books for q in book.questions
     ]
     try:
         if workers <= 1:
@@ -402,13 +402,15 @@ def prepare_cases(books: Sequence[LabelledRulebook], workers: int = 1) -> list[P
         _STYLE_EXAMPLES = []
 
 
-_STYLE_EXAMPLES: list[tuple[str, set[str], bool]] = []  # what prepare_cases' workers read
+_STYLE_EXAMPLES: list[tuple[str, NDArray[np.int64], bool]] = []  # what prepare_cases' workers read
 
 
-def held_out_style(name: str, examples: Sequence[tuple[str, set[str], bool]]) -> StyleModel:
+def held_out_style(
+    name: str, examples: Sequence[tuple[str, NDArray[np.int64], bool]]
+) -> StyleModel:
     """The question-style model fitted on every labelled question but those of rulebook
-    ``name`` (each given as its rulebook, n-grams and whether it is out of scope)."""
-    return fit_style_grams([(found, off) for book, found, off in examples if book != name])
+    ``name`` (each given as its rulebook, n-gram keys and whether it is out of scope)."""
+    return fit_style_keys([(found, off) for book, found, off in examples if book != name])
 
 
 def _prepared_for_folds(book: LabelledRulebook) -> PreparedCase:

@@ -32,7 +32,6 @@ from numpy.typing import NDArray
 from knowledge.text import segments, to_simplified
 
 DATA = Path(__file__).with_name("data") / "question_style.npz"
-GRAM_SIZES = (1, 2, 3)  # _run_keys unrolls these sizes
 EPOCHS = 6
 LEARNING_RATE = 0.2
 L2 = 1e-5
@@ -41,15 +40,6 @@ KEEP = 1e-3  # weights smaller than this are not shipped
 # ("护理补贴") or a bare name is no evidence either way (1,441 of the 1,442 labelled fragments
 # are shorter; 99 of the 1,634 out-of-scope questions are).
 MIN_CHARS = 8
-
-
-def grams(text: str) -> set[str]:
-    """The character 1-3-grams of each run of the simplified text (never across punctuation)."""
-    found: set[str] = set()
-    for run in segments(to_simplified(text)):
-        for n in GRAM_SIZES:
-            found.update(run[i : i + n] for i in range(len(run) - n + 1))
-    return found
 
 
 def _key(gram: str) -> int:
@@ -61,11 +51,10 @@ def _key(gram: str) -> int:
 
 
 def _run_keys(runs: Sequence[str]) -> NDArray[np.int64]:
-    """The keys of the n-grams of runs of simplified text (:func:`grams`), each once, sorted.
-
-    The twin of :func:`grams` on the run-time path, with the sizes 1-3 unrolled: building
-    the strings and keying them takes four times as long (116 against 29 µs a question).
-    ``tests/test_style.py`` checks that the two agree."""
+    """The keys of the 1-3-grams of runs of simplified text (never across a run's end), each
+    once, sorted. The sizes are unrolled: building the n-gram strings and keying them takes
+    four times as long (116 against 29 µs a question). ``tests/test_style.py`` checks the
+    keys against the plain string n-grams."""
     found: set[int] = set()
     for run in runs:
         codes = [ord(char) for char in run]
@@ -77,6 +66,12 @@ def _run_keys(runs: Sequence[str]) -> NDArray[np.int64]:
                 if i + 2 < len(codes):
                     found.add(pair | codes[i + 2] << 42)
     return np.sort(np.fromiter(found, dtype=np.int64, count=len(found)))
+
+
+def gram_keys(text: str) -> NDArray[np.int64]:
+    """The keys of the question's character 1-3-grams, from its simplified text: what the
+    model is fitted on and what it reads at run time."""
+    return _run_keys(segments(to_simplified(text)))
 
 
 @dataclass(frozen=True, eq=False)
@@ -129,19 +124,17 @@ NEUTRAL = StyleModel.of(0.0, {})  # 0.5 for every question: refuses nothing unde
 def fit_style(examples: Sequence[tuple[str, bool]], seed: int = 0) -> StyleModel:
     """Fit on (question, off topic?) pairs: both classes weigh the same in total, L2 towards
     zero, a fixed order of passes so a fit is the same every time."""
-    return fit_style_grams([(grams(text), off) for text, off in examples], seed)
+    return fit_style_keys([(gram_keys(text), off) for text, off in examples], seed)
 
 
-def fit_style_grams(examples: Sequence[tuple[set[str], bool]], seed: int = 0) -> StyleModel:
-    """:func:`fit_style` on the questions' n-grams (for callers that fit many times)."""
-    vocabulary: dict[str, int] = {}
-    rows = [
-        (np.array(sorted(vocabulary.setdefault(g, len(vocabulary)) for g in found)), off)
-        for found, off in examples
-    ]
-    off_count = sum(1 for _, off in rows if off)
-    if not off_count or off_count == len(rows):
+def fit_style_keys(examples: Sequence[tuple[NDArray[np.int64], bool]], seed: int = 0) -> StyleModel:
+    """:func:`fit_style` on the questions' n-gram keys (:func:`gram_keys`; for callers that
+    fit many times)."""
+    off_count = sum(1 for _, off in examples if off)
+    if not off_count or off_count == len(examples):
         return NEUTRAL
+    vocabulary = np.unique(np.concatenate([keys for keys, _ in examples]))
+    rows = [(np.searchsorted(vocabulary, keys), off) for keys, off in examples]
     off_weight = (len(rows) - off_count) / off_count
     weights = np.zeros(len(vocabulary))
     squares = np.full(len(vocabulary), 1e-8)
@@ -158,12 +151,8 @@ def fit_style_grams(examples: Sequence[tuple[set[str], bool]], seed: int = 0) ->
             weights[ids] -= LEARNING_RATE * step / np.sqrt(squares[ids])
             bias_square += g * g
             bias -= LEARNING_RATE * g / math.sqrt(bias_square)
-    kept = {
-        gram: round(float(weights[i]), 4)
-        for gram, i in vocabulary.items()
-        if abs(weights[i]) >= KEEP
-    }
-    return StyleModel.of(round(bias, 4), kept)
+    kept = np.abs(weights) >= KEEP
+    return StyleModel(round(bias, 4), vocabulary[kept], np.round(weights[kept], 4))
 
 
 def write_style(model: StyleModel, path: Path = DATA) -> None:

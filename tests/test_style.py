@@ -17,11 +17,12 @@ from knowledge.style import (
     NEUTRAL,
     StyleModel,
     fit_style,
-    grams,
+    gram_keys,
     read_style,
     shipped_style,
     write_style,
 )
+from knowledge.text import segments, to_simplified
 from tests.test_matcher_evidence import SAMPLE
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,8 +47,21 @@ def _toy() -> StyleModel:
     return fit_style([(q, False) for q in IN_SCOPE] * 3 + [(q, True) for q in OFF_TOPIC] * 3)
 
 
+def _grams(text: str) -> set[str]:
+    """The plain reference: the 1-3-grams of each run of the simplified text, as strings."""
+    runs = segments(to_simplified(text))
+    return {run[i : i + n] for run in runs for n in (1, 2, 3) for i in range(len(run) - n + 1)}
+
+
+def _keys(found: set[str]) -> set[int]:
+    return {sum(ord(c) << (21 * n) for n, c in enumerate(gram)) for gram in found}
+
+
 def test_grams_are_the_one_to_three_character_runs_of_the_simplified_text() -> None:
-    assert grams("網址，是") == {"网", "址", "网址", "是"}
+    assert set(gram_keys("網址，是").tolist()) == _keys({"网", "址", "网址", "是"})
+    for text in ("我们的网址是多少啊朋友们", "扣分，扣不扣分呢", "𠀀a𠀀a𠀀a"):
+        keys = gram_keys(text)
+        assert keys.tolist() == sorted(_keys(_grams(text)))
 
 
 def test_a_model_finds_exactly_the_grams_it_holds() -> None:
@@ -60,7 +74,7 @@ def test_a_model_finds_exactly_the_grams_it_holds() -> None:
         "𠀀a𠀀a𠀀a𠀀a𠀀a",
         "没有一个相关的词语在这里",
     ):
-        z = -1.0 + sum(weights.get(gram, 0.0) for gram in grams(text))
+        z = -1.0 + sum(weights.get(gram, 0.0) for gram in _grams(text))
         assert model.off_topic(text) == pytest.approx(1 / (1 + math.exp(-z)))
 
 
@@ -98,8 +112,8 @@ def test_the_shipped_model_is_the_fit_on_the_labelled_rulebooks() -> None:
 
 
 def test_a_rulebook_left_out_takes_its_questions_with_it() -> None:
-    examples = [("a", grams(q), False) for q in IN_SCOPE] + [
-        ("b", grams(q), True) for q in OFF_TOPIC
+    examples = [("a", gram_keys(q), False) for q in IN_SCOPE] + [
+        ("b", gram_keys(q), True) for q in OFF_TOPIC
     ]
     assert held_out_style("b", examples) is NEUTRAL  # only in-scope questions remain
     assert held_out_style("c", examples).off_topic("食堂今天中午几点开饭") > 0.5
