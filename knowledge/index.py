@@ -40,8 +40,9 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
+from knowledge.associations import PER_WORD as ASSOCIATIONS_PER_WORD
 from knowledge.associations import shipped_table
-from knowledge.related import PER_WORD, parse, related_words
+from knowledge.related import parse, related_words
 from knowledge.rulebook import Indicator
 from knowledge.synonyms import OfficeSynonym
 from knowledge.text import bigrams, phonetic, segments, strip_fillers, to_simplified
@@ -269,7 +270,7 @@ def _related(
         entry = related.get(word, "")
         known = {near for near, _ in parse(entry)} if entry else set()
         extra = [f"{t} 1.00" for t in targets if "w" + t in present and t not in known]
-        del extra[PER_WORD:]  # as for the word vectors: one vague word reaches a few words
+        del extra[ASSOCIATIONS_PER_WORD:]  # one vague word reaches a few words
         if extra:
             related[word] = " ".join([entry, *extra]) if entry else " ".join(extra)
     return related
