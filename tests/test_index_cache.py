@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from knowledge.index_cache import cache_key, prepare_cached
+from knowledge import index_cache
+from knowledge.index_cache import cache_key, prepare_cached, shipped_digest
 from knowledge.index_file import load_matcher, save_matcher
 from knowledge.matcher import MatcherConfig, Outcome
 from knowledge.prepare import prepare_matcher
@@ -57,6 +58,25 @@ def test_the_key_follows_the_rulebook_content() -> None:
     changed = [replace(INDICATORS[0], standard=INDICATORS[0].standard + "。"), *INDICATORS[1:]]
     assert cache_key(changed, config, negatives=NEGATIVES) != key
     assert cache_key(INDICATORS, config, learned={"DL-01": ["收入"]}, negatives=NEGATIVES) != key
+
+
+def test_the_key_follows_the_shipped_tables(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An upgrade that recounts the learned associations must not read indexes built before."""
+    config = MatcherConfig()
+    real = cache_key(INDICATORS, config, negatives=NEGATIVES)
+    table = tmp_path / "associations.tsv"
+    keys = []
+    with monkeypatch.context() as patched:
+        patched.setattr(index_cache, "SHIPPED_DATA", tmp_path)
+        for text in ("p\t记者\t媒体\t0:3\n", "p\t记者\t媒体\t0:4\n"):
+            table.write_text(text, encoding="utf-8")
+            shipped_digest.cache_clear()
+            keys.append(cache_key(INDICATORS, config, negatives=NEGATIVES))
+    shipped_digest.cache_clear()
+    assert len({real, *keys}) == 3
+    assert cache_key(INDICATORS, config, negatives=NEGATIVES) == real
 
 
 def test_a_failed_write_leaves_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
