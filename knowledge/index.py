@@ -153,7 +153,7 @@ class LexicalIndex:
     """Everything the matcher reads at question time; plain arrays and dicts, no tokenizer."""
 
     size: int
-    terms: dict[Term, int]
+    terms: Mapping[Term, int]  # a dict when built, a TermTable when loaded
     offsets: NDArray[np.int64]
     docs: NDArray[np.int32]
     weights: NDArray[np.float32]

@@ -37,10 +37,12 @@ from knowledge.calibration import Calibration
 from knowledge.index import LexicalIndex, Title
 from knowledge.matcher import Matcher, MatcherConfig
 from knowledge.stored_indicators import StoredIndicators, codes_and_names, indicator_json
+from knowledge.term_table import TermTable
 
 # 4: two cue features in the calibration; 5: service negatives; 6: BM25; 7: a clarify
-# threshold for questions about points; 8: words related by word vectors; 9: fitted ranking
-FORMAT_VERSION = 11
+# threshold for questions about points; 8: words related by word vectors; 9: fitted ranking;
+# 12: the terms as a trie (knowledge.term_table)
+FORMAT_VERSION = 12
 MAGIC = b"KPIBOTMX"
 _LENGTH = struct.Struct("<Q")
 _ALIGN = 64
@@ -48,9 +50,7 @@ _SEPARATOR = "\n"
 
 
 def _texts(index: LexicalIndex) -> dict[str, Sequence[str]]:
-    ordered_terms = sorted(index.terms, key=index.terms.__getitem__)
     return {
-        "terms": ordered_terms,
         "lexicon_words": list(index.lexicon),
         "lexicon_terms": list(index.lexicon.values()),
         "related_words": list(index.related),
@@ -66,7 +66,7 @@ def _texts(index: LexicalIndex) -> dict[str, Sequence[str]]:
 
 
 def _arrays(index: LexicalIndex, matcher: Matcher) -> dict[str, NDArray[Any]]:
-    ordered_terms = sorted(index.terms, key=index.terms.__getitem__)
+    terms = index.terms if isinstance(index.terms, TermTable) else TermTable.of(index.terms)
     lines = [indicator_json(i).encode("utf-8") for i in matcher.indicators]
     ends = np.cumsum([len(line) for line in lines], dtype="<i8")
     return {
@@ -77,7 +77,8 @@ def _arrays(index: LexicalIndex, matcher: Matcher) -> dict[str, NDArray[Any]]:
         "weights": np.asarray(index.weights, dtype="<f4"),
         "bm25": np.asarray(index.bm25, dtype="<f2"),
         "idf": np.asarray(index.idf, dtype="<f4"),
-        "term_ids": np.asarray([index.terms[t] for t in ordered_terms], dtype="<i4"),
+        "term_trie": np.frombuffer(terms.to_bytes(), dtype="|u1"),
+        "term_numbers": np.asarray(terms.numbers, dtype="<i4"),
         "title_docs": np.asarray([t.doc for t in index.titles], dtype="<i4"),
         "question_docs": np.asarray([t.doc for t in index.questions], dtype="<i4"),
         "background_counts": np.asarray(list(index.background.values()), dtype="<i8"),
@@ -203,7 +204,7 @@ def _titles(reader: _Reader, kind: str) -> list[Title]:
 def _index(reader: _Reader) -> LexicalIndex:
     header = reader.header
     offsets, docs = reader.array("offsets"), reader.array("docs")
-    terms, ids = reader.texts("terms"), reader.array("term_ids")
+    terms = TermTable.from_bytes(reader.array("term_trie").tobytes(), reader.array("term_numbers"))
     weights, bm25 = reader.array("weights"), reader.array("bm25")
     bm25_terms = header["bm25_terms"]
     if (
@@ -212,11 +213,12 @@ def _index(reader: _Reader) -> LexicalIndex:
         or len(weights) != len(docs)
         or not 0 <= bm25_terms < len(offsets)
         or len(bm25) != int(offsets[bm25_terms])
+        or len(terms) != len(offsets) - 1
     ):
         raise ValueError("postings and terms do not fit together")
     return LexicalIndex(
         size=header["size"],
-        terms=dict(zip(terms, ids.tolist(), strict=True)),
+        terms=terms,
         offsets=offsets,
         docs=docs,
         weights=weights,
