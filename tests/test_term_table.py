@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -58,9 +57,8 @@ TERM_TEXT = st.text(
 @given(st.lists(TERM_TEXT, unique=True, max_size=60))
 def test_any_terms_map_exactly_as_a_dict_does(terms: list[str]) -> None:
     numbers = {term: n for n, term in enumerate(reversed(terms))}
-    table = TermTable.from_bytes(
-        TermTable.of(numbers).to_bytes(), np.asarray(TermTable.of(numbers).numbers)
-    )
+    built = TermTable.of(numbers)
+    table = TermTable.from_bytes(built.to_bytes(), built.numbers.copy())
     assert dict(table) == numbers
     for term in terms:
         assert table.get(term + "\x00") == numbers.get(term + "\x00")
