@@ -13,11 +13,17 @@ import contextlib
 import logging
 import shlex
 import sys
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from bot.core.dispatcher import CommandCall, Dispatcher, Text, Upload, internal_error
+from bot.core.dispatcher import (
+    CommandCall,
+    Dispatcher,
+    Text,
+    Upload,
+    internal_error,
+    new_error_id,
+)
 from bot.core.dispatcher import Message as CoreMessage
 from bot.core.reply import Reply
 from bot.services import Services
@@ -124,7 +130,7 @@ class ConsoleChat:
         try:
             return self.dispatcher.handle(self.channel, self.external_id, message)
         except Exception:
-            error_id = uuid.uuid4().hex[:8]
+            error_id = new_error_id()
             logger.exception("error %s in the console", error_id)
             return internal_error(error_id)
 

@@ -12,6 +12,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from alembic import command
 from sqlalchemy.exc import OperationalError
 
 from bot.cli import main as cli_main
+from bot.core.dispatcher import internal_error, new_error_id
 from bot.core.faults import DISK_FULL, READ_ONLY, UNREACHABLE
 from bot.services import Services
 from bot.settings import Settings
@@ -258,3 +260,14 @@ async def test_a_forged_button_gets_one_line_and_changes_nothing(
     if expected is not None:
         assert answer.text.startswith(expected), answer.text
     assert [c.method for c in calls if c.method != "answerCallbackQuery"] == []
+
+
+def test_an_error_id_is_never_hidden_as_a_phone_number(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An id of eight decimal digits would be masked (电话已隐去) on its way out, and the user
+    could no longer quote it; such an id is drawn again."""
+    drawn = iter([uuid.UUID(int=0x55195904 << 96), uuid.UUID(int=0x5519590A << 96)])
+    monkeypatch.setattr(uuid, "uuid4", lambda: next(drawn))
+    assert internal_error("55195904").text.count("55195904") == 0  # what the mask would do
+    error_id = new_error_id()
+    assert error_id == "5519590a"
+    assert f"错误编号 {error_id}）" in internal_error(error_id).text

@@ -12,6 +12,7 @@ in a worker thread.
 from __future__ import annotations
 
 import logging
+import uuid
 from dataclasses import dataclass, replace
 
 from bot.core import handlers
@@ -70,6 +71,14 @@ class Unsupported:
 
 
 Message = Text | CommandCall | Press | Upload | Unsupported
+
+
+def new_error_id() -> str:
+    """An id that ties a reply about a failure to its log line: eight hex digits, never all
+    decimal ones, which the masking boundary would take for a phone number and hide."""
+    while (error_id := uuid.uuid4().hex[:8]).isdigit():
+        pass
+    return error_id
 
 
 def internal_error(error_id: str, error: BaseException | None = None) -> Reply:

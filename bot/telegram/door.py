@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 from typing import Any
 
 from telegram import (
@@ -33,6 +32,7 @@ from bot.core.dispatcher import (
     Unsupported,
     Upload,
     internal_error,
+    new_error_id,
 )
 from bot.core.dispatcher import Message as CoreMessage
 from bot.core.reply import Reply, Show
@@ -190,7 +190,7 @@ async def on_other(update: Update, context: BotContext) -> None:
 
 async def on_error(update: object, context: BotContext) -> None:
     """Log any error with an id and tell the user briefly."""
-    error_id = uuid.uuid4().hex[:8]
+    error_id = new_error_id()
     logger.error("error %s while handling an update", error_id, exc_info=context.error)
     if not isinstance(update, Update) or update.effective_chat is None:
         return

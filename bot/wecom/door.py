@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 import logging
 import re
-import uuid
 
 from bot.core.boundary import outgoing
 from bot.core.dispatcher import (
@@ -24,6 +23,7 @@ from bot.core.dispatcher import (
     Text,
     Unsupported,
     internal_error,
+    new_error_id,
 )
 from bot.core.dispatcher import Message as CoreMessage
 from bot.core.flood import Admission, FloodGate
@@ -120,7 +120,7 @@ class WecomDoor:
         except RecipientBlockedError:
             logger.warning("WeCom user outside the app's visible range; reply not delivered")
         except Exception:
-            error_id = uuid.uuid4().hex[:8]
+            error_id = new_error_id()
             logger.exception("error %s while handling a WeCom message", error_id)
             try:
                 await self.client.send_text(inbound.user_id, internal_error(error_id).plain)
