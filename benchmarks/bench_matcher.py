@@ -50,6 +50,7 @@ from knowledge.evaluation import Evaluation, evaluate, load_questions  # noqa: E
 from knowledge.holdout import (  # noqa: E402
     PARAPHRASE,
     TARGETS,
+    HeldOut,
     PreparedCase,
     labelled_rulebooks,
     leave_one_out,
@@ -84,6 +85,8 @@ def _row(name: str, system: str, ev: Evaluation, ranked: float) -> list[str]:
         f"{ev.oos_rejection:.1%}",
         f"{ev.confident_wrong_rate:.1%}",
         f"{ranked:.1%}",
+        f"{ev.helpful_rate:.1%}",
+        f"{ev.helped(PARAPHRASE):.1%}" if total else "-",
     ]
 
 
@@ -92,6 +95,25 @@ def _table(header: list[str], rows: list[list[str]]) -> None:
     print("|" + "---|" * len(header))
     for row in rows:
         print("| " + " | ".join(row) + " |")
+
+
+def _means(held: list[HeldOut]) -> None:
+    """kpibot's figures averaged over the held-out rulebooks, and the lowest of each."""
+    figures = {
+        "top-1": [h.evaluation.top1_accuracy for h in held],
+        "paraphrase top-1": [
+            right / total if total else 0.0
+            for right, total in (h.evaluation.by_kind.get(PARAPHRASE, [0, 0]) for h in held)
+        ],
+        "OOS rejected": [h.evaluation.oos_rejection for h in held],
+        "confident wrong": [h.evaluation.confident_wrong_rate for h in held],
+        "helped": [h.evaluation.helpful_rate for h in held],
+        "paraphrase helped": [h.evaluation.helped(PARAPHRASE) for h in held],
+    }
+    print("kpibot (LOO) over the held-out rulebooks: mean (lowest; for confident wrong, highest)")
+    for label, values in figures.items():
+        worst = max(values) if label == "confident wrong" else min(values)
+        print(f"- {label}: {statistics.fmean(values):.2%} ({worst:.1%})")
 
 
 def accuracy() -> None:
@@ -155,9 +177,15 @@ def accuracy() -> None:
             "OOS rejected",
             "confident wrong",
             "ranked top-1",
+            "helped",
+            "paraphrase helped",
         ],
         rows,
     )
+    print(
+        "\nhelped: answered right, or offered \"您是想问…\" with a right indicator listed."
+    )
+    _means(held)
     print()
     print("\n".join(verdicts))
     print()

@@ -49,6 +49,8 @@ class Evaluation:
     oos_rejected: int = 0
     oos_answered: int = 0
     by_kind: dict[str, list[int]] = field(default_factory=lambda: defaultdict(_right_of_total))
+    # per kind, in-scope questions answered right or clarified with a right candidate listed
+    helped_by_kind: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     failures: list[tuple[LabelledQuestion, MatchResult]] = field(default_factory=list)
 
     @property
@@ -62,6 +64,11 @@ class Evaluation:
         return (
             (self.answered_right + self.clarify_contains) / self.in_scope if self.in_scope else 0.0
         )
+
+    def helped(self, kind: str) -> float:
+        """:attr:`helpful_rate` over the in-scope questions of one kind."""
+        total = self.by_kind[kind][1] if kind in self.by_kind else 0
+        return self.helped_by_kind.get(kind, 0) / total if total else 0.0
 
     @property
     def oos_rejection(self) -> float:
@@ -100,8 +107,10 @@ def evaluate(
         if outcome.status is Outcome.ANSWER:
             result.answered_right += right
             result.confident_wrong += not right
+            result.helped_by_kind[question.kind] += right
         elif outcome.status is Outcome.CLARIFY and question.expect & set(codes):
             result.clarify_contains += 1
+            result.helped_by_kind[question.kind] += 1
         if not right or outcome.status is not Outcome.ANSWER:
             result.failures.append((question, outcome))
         result.by_kind[question.kind][0] += right

@@ -46,7 +46,7 @@ from knowledge.index import (
     question_char_terms,
 )
 from knowledge.learned import exact_answers, question_key
-from knowledge.ranking import RANK_WEIGHTS, rank_scores
+from knowledge.ranking import FUZZY, RANK_WEIGHTS, rank_scores, with_curves
 from knowledge.recall import Evidence, Recall
 from knowledge.rulebook import Indicator
 from knowledge.stored_indicators import StoredIndicators, codes_and_names
@@ -126,6 +126,9 @@ class MatcherConfig:
     association_excluded: tuple[str, ...] = ()
 
 
+_NAMES_CHECKED = 5  # candidates whose names are looked at: as many as a clarification lists
+
+
 @dataclass(frozen=True)
 class Scored:
     """A question scored against every candidate, best first, with the decision's features."""
@@ -134,7 +137,9 @@ class Scored:
     ranked: list[tuple[int, float]]
     features: Features | None = None
     code_hit: bool = False
-    generic: bool = False  # only appraisal words (考核, 扣分): at most a clarification
+    # only appraisal words (考核, 扣分), or words found whole inside the names of several
+    # candidates ("12366": 12366热线接通率与办结率, 12366热线工单超时): at most a clarification
+    generic: bool = False
     # asks what something does to the score, or tells a situation without asking anything
     # (which, said to an appraisal assistant, asks how it counts): clarified, never refused
     about_points: bool = False
@@ -340,8 +345,10 @@ class Matcher:
             for d in candidates
         ]
         docs = np.asarray(candidates)
-        rows = np.column_stack(
-            [evidence.by_kind[:, docs].T / denominator, bm25[docs], np.asarray(fuzzy)]
+        rows = with_curves(
+            np.column_stack(
+                [evidence.by_kind[:, docs].T / denominator, bm25[docs], np.asarray(fuzzy)]
+            )
         )
         scores = rank_scores(rows, config.rank_weights)
         order = np.lexsort((docs, -scores))  # best first, ties by indicator
@@ -370,7 +377,7 @@ class Matcher:
             margin=(best - runner_up) / 100,
             coverage=evidence.known / evidence.chars if evidence.chars else 0.0,
             evidence=math.log1p(float(evidence.scores[best_doc])),
-            fuzzy=float(found.rows[0, -1]),
+            fuzzy=float(found.rows[0, FUZZY]),
             length=math.log(len(core)),
             spread=math.log(int(np.count_nonzero(recall >= 0.5 * recall[best_doc]))),
             domain=self._domain(simplified, in_background=in_background),
@@ -382,9 +389,21 @@ class Matcher:
             simplified,
             ranked,
             features,
-            generic=only_cue_words(core),
+            generic=only_cue_words(core) or self._in_several_names(core, found.docs),
             about_points=about_points,
         )
+
+    def _in_several_names(self, core: str, docs: Sequence[int]) -> bool:
+        """Whether the question is found whole inside a name or alias of two or more of its
+        best candidates: a piece of several names says which indicators, not which one."""
+        texts = self.index.titles
+        holding = 0
+        for doc in docs[:_NAMES_CHECKED]:
+            if any(core in texts[k].text for k in self._titles_by_doc.get(doc, ())):
+                holding += 1
+                if holding == 2:
+                    return True
+        return False
 
     def score(self, text: str) -> tuple[str, list[tuple[int, float]]]:
         """The normalised question and every candidate with its raw score, best first."""

@@ -109,6 +109,25 @@ def test_ambiguous_fragment_clarifies_with_2_to_5_candidates(matcher: Matcher) -
     )
 
 
+@pytest.mark.parametrize(
+    ("question", "several"),
+    [("12366", True), ("热线", True), ("12366热线", True), ("工单超时", False), ("接通率", False)],
+)
+def test_a_piece_of_several_names_is_never_answered_outright(
+    matcher: Matcher, question: str, several: bool
+) -> None:
+    """DL-05 12366热线接通率与办结率 and KF-03 12366热线工单超时 both hold "12366热线": asked
+    alone it names two indicators, however far one of them scores ahead."""
+    scored = matcher.scored(question)
+    assert scored.generic is several
+    result = matcher.match_question(question)
+    if several:
+        assert result.status is Outcome.CLARIFY
+        assert {"DL-05", "KF-03"} <= {m.code for m in result.matches}
+    else:
+        assert result.status is Outcome.ANSWER
+
+
 def test_long_input_is_truncated_not_fatal(matcher: Matcher) -> None:
     result = matcher.match_question("信访投诉" + "啊" * 100_000)
     assert result.best is not None

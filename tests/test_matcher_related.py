@@ -9,6 +9,7 @@ from pathlib import Path
 
 from knowledge.index_file import load_matcher, save_matcher
 from knowledge.matcher import Matcher, MatcherConfig
+from knowledge.ranking import EVIDENCE_KINDS
 from knowledge.related import PER_WORD, parse, related_words
 from knowledge.rulebook import Indicator, IndicatorType
 
@@ -46,8 +47,14 @@ def test_an_everyday_word_finds_the_rulebook_word_it_stands_for() -> None:
     without = Matcher(RULEBOOK, MatcherConfig(related_share=0.0), background=())
     ranked = with_related.scored(question).ranked
     assert ranked[0][0] == 0
+    related = EVIDENCE_KINDS.index("v")
+    found, alone = with_related.ranking_rows(question), without.ranking_rows(question)
+    assert found is not None
+    assert alone is not None
+    assert found[1][found[0].index(0), related] > 0
+    assert alone[1][alone[0].index(0), related] == 0
     # without the related words H-1 holds only the 人 of 人次
-    assert dict(ranked)[0] > 2 * dict(without.scored(question).ranked)[0]
+    assert dict(ranked)[0] > 1.5 * dict(without.scored(question).ranked)[0]
 
 
 def test_related_evidence_weighs_less_than_the_word_itself() -> None:

@@ -12,11 +12,13 @@ from knowledge.holdout import labelled_rulebooks, ranking_samples
 from knowledge.matcher import Matcher, MatcherConfig
 from knowledge.ranking import (
     A_PRIORI,
+    BASE_FEATURES,
     FEATURES,
     FITTED_ON,
     RANK_WEIGHTS,
     fit_rank_weights,
     rank_scores,
+    with_curves,
 )
 from tests.test_matcher_related import RULEBOOK
 
@@ -40,13 +42,24 @@ def test_a_feature_that_separates_right_from_wrong_gains_weight() -> None:
     rng = np.random.default_rng(7)
     samples = []
     for _ in range(300):
-        rows = rng.random((6, len(FEATURES)))
+        rows = rng.random((6, len(BASE_FEATURES)))
         right = np.zeros(6, dtype=bool)
         right[int(np.argmax(rows[:, 2]))] = True  # content characters decide
-        samples.append((rows, right))
-    weights = fit_rank_weights(samples)
-    shares = np.asarray(weights) / np.asarray(A_PRIORI)
-    assert int(np.argmax(shares)) == 2
+        samples.append((with_curves(rows), right))
+    weights = np.asarray(fit_rank_weights(samples))
+    # what each feature adds, itself and its square root, going from 0.2 to 0.8 of its range,
+    # against what the hand-set mix gives it
+    kinds = len(BASE_FEATURES)
+    gain = weights[:kinds] * 0.6 + weights[kinds:] * (np.sqrt(0.8) - np.sqrt(0.2))
+    assert int(np.argmax(gain / np.asarray(A_PRIORI[:kinds]))) == 2
+
+
+def test_the_square_roots_follow_each_feature() -> None:
+    base = np.array([[0.25, 0.0, 1.0, 0.04, 0.0, 0.0, 0.5, 0.81]])
+    rows = with_curves(base)
+    assert len(FEATURES) == rows.shape[1] == 2 * len(BASE_FEATURES)
+    assert rows[0, len(BASE_FEATURES) :] == pytest.approx([0.5, 0, 1, 0.2, 0, 0, 0.5**0.5, 0.9])
+    assert rows[0, : len(BASE_FEATURES)] == pytest.approx(base[0])
 
 
 def test_without_any_pair_the_hand_set_mix_stays() -> None:
