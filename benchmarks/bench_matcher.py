@@ -182,9 +182,7 @@ def accuracy() -> None:
         ],
         rows,
     )
-    print(
-        "\nhelped: answered right, or offered \"您是想问…\" with a right indicator listed."
-    )
+    print('\nhelped: answered right, or offered "您是想问…" with a right indicator listed.')
     _means(held)
     print()
     print("\n".join(verdicts))
