@@ -395,15 +395,17 @@ class Matcher:
 
     def _in_several_names(self, core: str, docs: Sequence[int]) -> bool:
         """Whether the question is found whole inside a name or alias of two or more of its
-        best candidates: a piece of several names says which indicators, not which one."""
+        best candidates, and is not itself one of their names: a piece of several names says
+        which indicators, not which one ("12366"); a full name says which ("纳税人满意度",
+        though 纳税人满意度调查整改 holds it too)."""
         texts = self.index.titles
         holding = 0
         for doc in docs[:_NAMES_CHECKED]:
-            if any(core in texts[k].text for k in self._titles_by_doc.get(doc, ())):
-                holding += 1
-                if holding == 2:
-                    return True
-        return False
+            titles = [texts[k].text for k in self._titles_by_doc.get(doc, ())]
+            if core in titles:
+                return False
+            holding += any(core in title for title in titles)
+        return holding >= 2
 
     def score(self, text: str) -> tuple[str, list[tuple[int, float]]]:
         """The normalised question and every candidate with its raw score, best first."""

@@ -16,10 +16,10 @@ against the plain mix: all 33 folds, each judging on the other 32 rulebooks, pre
 (``docs/benchmarks.md``).
 
 The a-priori mix (every lexical kind and BM25 at 0.75, fuzzy at 0.35, no square roots) was
-set by hand. The
-weights in use are fitted instead: a pairwise logistic regression on labelled rulebooks (the
-right indicator against the wrong ones ranked near it), pulled towards the a-priori mix, then
-scaled to the same sum so scores keep their range (the clarify window is in score points).
+set by hand. The weights in use are fitted instead: a pairwise logistic regression on
+labelled rulebooks (the right indicator against the wrong ones ranked near it), pulled
+towards the a-priori mix, then scaled to the same sum so scores keep their range (the
+clarify window is in score points).
 Leave-one-rulebook-out (:mod:`knowledge.holdout`) refits them without the rulebook it
 measures. Written by hand: a dozen lines of Newton steps; no library here does pairwise
 ranking, and scikit-learn would be a large dependency for one small fit.

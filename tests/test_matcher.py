@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections import Counter
+from decimal import Decimal
 
 import pytest
 
 from knowledge.evaluation import Evaluation, evaluate, load_questions
 from knowledge.matcher import Matcher, Outcome
 from knowledge.prepare import prepare_matcher
+from knowledge.rulebook import Indicator, IndicatorType
 from knowledge.rulebook_files import read_rulebook
 from tests.conftest import DATA, SAMPLE_RULEBOOK
 
@@ -126,6 +128,24 @@ def test_a_piece_of_several_names_is_never_answered_outright(
         assert {"DL-05", "KF-03"} <= {m.code for m in result.matches}
     else:
         assert result.status is Outcome.ANSWER
+
+
+def test_a_full_name_inside_another_name_is_not_a_piece_of_several() -> None:
+    def indicator(code: str, name: str) -> Indicator:
+        standard = f"{name}未达到要求的，每次扣1分。"
+        return Indicator(code, name, IndicatorType.DEDUCTION, Decimal("1"), standard=standard)
+
+    matcher = Matcher(
+        [
+            indicator("A-1", "纳税人满意度"),
+            indicator("A-2", "纳税人满意度调查整改"),
+            indicator("A-3", "档案管理不规范"),
+        ],
+        background=(),
+    )
+    assert matcher.scored("纳税人满意度").generic is False  # A-1's own name
+    assert matcher.scored("满意度").generic is True  # inside both names
+    assert matcher.scored("满意度调查整改").generic is False  # inside one name only
 
 
 def test_long_input_is_truncated_not_fatal(matcher: Matcher) -> None:
