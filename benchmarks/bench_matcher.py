@@ -52,6 +52,7 @@ from knowledge.holdout import (  # noqa: E402
     TARGETS,
     HeldOut,
     PreparedCase,
+    Rates,
     labelled_rulebooks,
     leave_one_out,
     prepare_cases,
@@ -99,14 +100,12 @@ def _table(header: list[str], rows: list[list[str]]) -> None:
 
 def _means(held: list[HeldOut]) -> None:
     """kpibot's figures averaged over the held-out rulebooks, and the lowest of each."""
+    rates = [Rates.of(h.evaluation) for h in held]
     figures = {
-        "top-1": [h.evaluation.top1_accuracy for h in held],
-        "paraphrase top-1": [
-            right / total if total else 0.0
-            for right, total in (h.evaluation.by_kind.get(PARAPHRASE, [0, 0]) for h in held)
-        ],
-        "OOS rejected": [h.evaluation.oos_rejection for h in held],
-        "confident wrong": [h.evaluation.confident_wrong_rate for h in held],
+        "top-1": [r.top1 for r in rates],
+        "paraphrase top-1": [r.paraphrase for r in rates],
+        "OOS rejected": [r.oos_rejection for r in rates],
+        "confident wrong": [r.confident_wrong for r in rates],
         "helped": [h.evaluation.helpful_rate for h in held],
         "paraphrase helped": [h.evaluation.helped(PARAPHRASE) for h in held],
     }

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from collections import Counter
-from decimal import Decimal
 
 import pytest
 
 from knowledge.evaluation import Evaluation, evaluate, load_questions
 from knowledge.matcher import Matcher, Outcome
 from knowledge.prepare import prepare_matcher
-from knowledge.rulebook import Indicator, IndicatorType
 from knowledge.rulebook_files import read_rulebook
 from tests.conftest import DATA, SAMPLE_RULEBOOK
+from tests.test_matcher_related import deduction
 
 QUESTIONS = load_questions(DATA / "questions.yaml")
 
@@ -131,15 +130,14 @@ def test_a_piece_of_several_names_is_never_answered_outright(
 
 
 def test_a_full_name_inside_another_name_is_not_a_piece_of_several() -> None:
-    def indicator(code: str, name: str) -> Indicator:
-        standard = f"{name}未达到要求的，每次扣1分。"
-        return Indicator(code, name, IndicatorType.DEDUCTION, Decimal("1"), standard=standard)
-
     matcher = Matcher(
         [
-            indicator("A-1", "纳税人满意度"),
-            indicator("A-2", "纳税人满意度调查整改"),
-            indicator("A-3", "档案管理不规范"),
+            deduction(code, name, f"{name}未达到要求的，每次扣1分。")
+            for code, name in (
+                ("A-1", "纳税人满意度"),
+                ("A-2", "纳税人满意度调查整改"),
+                ("A-3", "档案管理不规范"),
+            )
         ],
         background=(),
     )

@@ -14,16 +14,16 @@ from knowledge.related import PER_WORD, parse, related_words
 from knowledge.rulebook import Indicator, IndicatorType
 
 
-def _indicator(code: str, name: str, standard: str) -> Indicator:
+def deduction(code: str, name: str, standard: str) -> Indicator:
     return Indicator(
         code=code, name=name, type=IndicatorType.DEDUCTION, points=Decimal("1"), standard=standard
     )
 
 
 RULEBOOK = [
-    _indicator("H-1", "门诊输液比例", "门诊输液人次占门诊总人次的比例超过30%的扣1分。"),
-    _indicator("H-2", "病媒生物防制", "辖区鼠密度、蚊蝇密度超过控制标准的扣1分。"),
-    _indicator("H-3", "群众来信答复", "收到群众来信的，10个工作日内书面答复。"),
+    deduction("H-1", "门诊输液比例", "门诊输液人次占门诊总人次的比例超过30%的扣1分。"),
+    deduction("H-2", "病媒生物防制", "辖区鼠密度、蚊蝇密度超过控制标准的扣1分。"),
+    deduction("H-3", "群众来信答复", "收到群众来信的，10个工作日内书面答复。"),
 ]
 
 
@@ -67,8 +67,8 @@ def test_related_evidence_weighs_less_than_the_word_itself() -> None:
 def test_words_the_rulebook_holds_are_not_expanded() -> None:
     # 打针 is in this rulebook, so it is not read as 输液 (the other indicator) as well
     rulebook = [
-        _indicator("A-1", "打针登记", "每次打针都要登记。"),
-        _indicator("A-2", "门诊输液比例", "门诊输液人次占比超过30%的扣1分。"),
+        deduction("A-1", "打针登记", "每次打针都要登记。"),
+        deduction("A-2", "门诊输液比例", "门诊输液人次占比超过30%的扣1分。"),
     ]
     matcher = Matcher(rulebook, background=())
     assert [doc for doc, _score in matcher.scored("打针").ranked] == [0]
