@@ -19,7 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from knowledge.associations import Example
-from knowledge.calibration import Calibration
+from knowledge.calibration import Calibration, out_of_scope_bank
 from knowledge.evaluation import Evaluation, LabelledQuestion, evaluate, load_questions
 from knowledge.index import LexicalIndex
 from knowledge.matcher import Matcher, MatcherConfig, Scored
@@ -273,9 +273,21 @@ def paraphrase_examples(books: Sequence[LabelledRulebook]) -> list[Example]:
 
 
 def style_examples(books: Sequence[LabelledRulebook]) -> list[tuple[str, bool]]:
-    """Every labelled question and whether it is out of scope: what the question-style model
-    is fitted on (:mod:`knowledge.style`)."""
-    return [(q.q, not q.expect) for book in books for q in book.questions]
+    """Every labelled question and whether it is out of scope, then the shipped out-of-scope
+    bank: what the question-style model is fitted on (:mod:`knowledge.style`)."""
+    return [(text, off) for _, text, off in style_sources(books)]
+
+
+def style_sources(books: Sequence[LabelledRulebook]) -> list[tuple[str, str, bool]]:
+    """:func:`style_examples`, each with the rulebook it comes from ("" for the bank, which
+    belongs to no rulebook and so is never left out).
+
+    The bank's office questions are how staff ask about everything but the appraisal, which
+    is what the style model learns; at import they are the in-scope model's negatives too.
+    Chosen by a nested leave-one-rulebook-out (docs/benchmarks.md, session 21): all 33 folds
+    preferred the model with them."""
+    labelled = [(book.name, q.q, not q.expect) for book in books for q in book.questions]
+    return labelled + [("", text, True) for text in out_of_scope_bank()]
 
 
 def prepare_case(
@@ -390,9 +402,7 @@ def prepare_cases(books: Sequence[LabelledRulebook], workers: int = 1) -> list[P
     others' questions, and with what every leave-one-out fold reads of it (ranking samples,
     rates over the parameter grid), in ``workers`` processes."""
     global _STYLE_EXAMPLES
-    _STYLE_EXAMPLES = [
-        (book.name, gram_keys(q.q), not q.expect) for book in books for q in book.questions
-    ]
+    _STYLE_EXAMPLES = [(name, gram_keys(text), off) for name, text, off in style_sources(books)]
     try:
         if workers <= 1:
             return [_prepared_for_folds(book) for book in books]

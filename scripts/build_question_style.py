@@ -2,7 +2,8 @@
 
 Run by a developer after adding or changing a labelled set (``tests/data/rulebooks/``;
 ``tests/test_style.py`` fails until then): every labelled question, in scope or out of scope,
-is one example of how questions about the appraisal are asked (see :mod:`knowledge.style`).
+is one example of how questions about the appraisal are asked, and every question of the
+out-of-scope bank one of how they are not (see :mod:`knowledge.style`).
 Measurements fit a model without the rulebook they measure.
 """
 

@@ -9,9 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from knowledge.calibration import Calibration
-from knowledge.holdout import held_out_style, labelled_rulebooks, style_examples
+from knowledge.calibration import Calibration, out_of_scope_bank
+from knowledge.holdout import (
+    LabelledRulebook,
+    held_out_style,
+    labelled_rulebooks,
+    style_examples,
+    style_sources,
+)
 from knowledge.matcher import Matcher, Outcome
+from knowledge.rulebook import Rulebook
 from knowledge.style import (
     DATA,
     NEUTRAL,
@@ -109,6 +116,21 @@ def test_the_shipped_model_is_the_fit_on_the_labelled_rulebooks() -> None:
     shipped = shipped_style()
     assert shipped == read_style(DATA)
     assert fit_style(style_examples(labelled_rulebooks(ROOT))) == shipped
+
+
+def test_the_bank_is_off_topic_and_stays_when_a_rulebook_is_left_out() -> None:
+    """The out-of-scope bank belongs to no rulebook: leaving out the only labelled rulebook
+    leaves a model fitted on the bank against nothing in scope, not on no data at all."""
+    bank = out_of_scope_bank()
+    assert style_examples([]) == [(text, True) for text in bank]
+    book = LabelledRulebook("a", Rulebook("", None, ()), [])
+    rows = [(name, gram_keys(text), off) for name, text, off in style_sources([book])]
+    assert {name for name, _, _ in rows} == {""}
+    mixed = rows + [("a", gram_keys(q), False) for q in IN_SCOPE]
+    kept = held_out_style("b", mixed)
+    assert kept.off_topic("食堂今天中午几点开饭") > 0.5
+    assert kept.off_topic(IN_SCOPE[0]) < 0.5
+    assert held_out_style("a", mixed) is NEUTRAL  # the bank alone is one class only
 
 
 def test_a_rulebook_left_out_takes_its_questions_with_it() -> None:
