@@ -23,7 +23,13 @@ from knowledge.calibration import Calibration, out_of_scope_bank
 from knowledge.evaluation import Evaluation, LabelledQuestion, evaluate, load_questions
 from knowledge.index import LexicalIndex
 from knowledge.matcher import Matcher, MatcherConfig, Scored
-from knowledge.prepare import CalibrationData, DecisionParams, calibrate, calibration_data
+from knowledge.prepare import (
+    CalibrationData,
+    DecisionParams,
+    calibrate,
+    calibration_data,
+    service_negatives,
+)
 from knowledge.ranking import (
     A_PRIORI,
     ROWS_PER_QUESTION,
@@ -273,8 +279,9 @@ def paraphrase_examples(books: Sequence[LabelledRulebook]) -> list[Example]:
 
 
 def style_examples(books: Sequence[LabelledRulebook]) -> list[tuple[str, bool]]:
-    """Every labelled question and whether it is out of scope, then the shipped out-of-scope
-    bank: what the question-style model is fitted on (:mod:`knowledge.style`)."""
+    """What the question-style model is fitted on (:mod:`knowledge.style`): every labelled
+    question and whether it is out of scope, each rulebook's service questions around its own
+    terms, and the shipped out-of-scope bank."""
     return [(text, off) for _, text, off in style_sources(books)]
 
 
@@ -282,12 +289,20 @@ def style_sources(books: Sequence[LabelledRulebook]) -> list[tuple[str, str, boo
     """:func:`style_examples`, each with the rulebook it comes from ("" for the bank, which
     belongs to no rulebook and so is never left out).
 
-    The bank's office questions are how staff ask about everything but the appraisal, which
-    is what the style model learns; at import they are the in-scope model's negatives too.
-    Chosen by a nested leave-one-rulebook-out (docs/benchmarks.md, session 21): all 33 folds
-    preferred the model with them."""
-    labelled = [(book.name, q.q, not q.expect) for book in books for q in book.questions]
-    return labelled + [("", text, True) for text in out_of_scope_bank()]
+    Besides the labelled questions, two kinds of off-topic examples that need no labelling,
+    the negatives the in-scope model is calibrated on at import: the bank's office questions,
+    and the service questions filled with a rulebook's own terms
+    (:func:`~knowledge.prepare.service_negatives`, "网格巡查的APP老是闪退"), which leave with
+    their rulebook, so a held-out rulebook is measured on a model that never saw its terms.
+    Each was chosen by a nested leave-one-rulebook-out (docs/benchmarks.md, session 21): all
+    33 folds preferred the bank, and 31 of 33 the service questions on top of it."""
+    found = [(book.name, q.q, not q.expect) for book in books for q in book.questions]
+    found += [
+        (book.name, text, True)
+        for book in books
+        for text in service_negatives(book.rulebook.indicators)
+    ]
+    return found + [("", text, True) for text in out_of_scope_bank()]
 
 
 def prepare_case(

@@ -7,14 +7,16 @@ the office is appraised. How a question asks (网址是多少, 有什么区别, 
 from one bureau to the next.
 
 A logistic model over the question's character 1-3-grams, fitted on labelled rulebooks'
-questions (in scope against out of scope) and on the shipped bank of out-of-scope office
-questions (:func:`knowledge.calibration.out_of_scope_bank`), gives the probability that a
-question is off topic.
+questions (in scope against out of scope), on each of those rulebooks' service questions
+around its own terms and on the shipped bank of out-of-scope office questions (the in-scope
+model's negatives, :mod:`knowledge.prepare`), gives the probability that a question is off
+topic.
 The decision refuses a question above a global threshold chosen by leave-one-rulebook-out
 (:mod:`knowledge.holdout`), unless it asks about points. The model shipped in
-``data/question_style.npz`` is fitted on every labelled rulebook and the bank by
-``scripts/build_question_style.py``; leave-one-out fits one without the rulebook it measures
-(the bank belongs to no rulebook and stays).
+``data/question_style.npz`` is fitted on all of them by ``scripts/build_question_style.py``
+(:func:`knowledge.holdout.style_examples`); leave-one-out fits one without the rulebook it
+measures, its questions and its service questions (the bank belongs to no rulebook and
+stays).
 
 Written by hand: the fit is twenty lines of AdaGrad over sparse rows, and the run-time part is
 one sorted-array search over the question's n-gram keys. scikit-learn (with SciPy) would be a

@@ -2,8 +2,9 @@
 
 Run by a developer after adding or changing a labelled set (``tests/data/rulebooks/``;
 ``tests/test_style.py`` fails until then): every labelled question, in scope or out of scope,
-is one example of how questions about the appraisal are asked, and every question of the
-out-of-scope bank one of how they are not (see :mod:`knowledge.style`).
+is one example of how questions about the appraisal are asked, and every service question
+around a rulebook's terms and every question of the out-of-scope bank one of how they are not
+(see :mod:`knowledge.style`).
 Measurements fit a model without the rulebook they measure.
 """
 
@@ -24,7 +25,7 @@ def main() -> None:
     write_style(model)
     off = sum(1 for _, o in examples if o)
     print(
-        f"{len(examples)} questions of {len(books)} rulebooks ({off} out of scope): "
+        f"{len(examples)} questions of {len(books)} rulebooks and the bank ({off} out of scope): "
         f"{len(model.keys)} n-grams -> {DATA.relative_to(ROOT)}"
     )
 

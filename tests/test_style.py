@@ -18,6 +18,7 @@ from knowledge.holdout import (
     style_sources,
 )
 from knowledge.matcher import Matcher, Outcome
+from knowledge.prepare import service_negatives
 from knowledge.rulebook import Rulebook
 from knowledge.style import (
     DATA,
@@ -131,6 +132,17 @@ def test_the_bank_is_off_topic_and_stays_when_a_rulebook_is_left_out() -> None:
     assert kept.off_topic("食堂今天中午几点开饭") > 0.5
     assert kept.off_topic(IN_SCOPE[0]) < 0.5
     assert held_out_style("a", mixed) is NEUTRAL  # the bank alone is one class only
+
+
+def test_a_rulebooks_service_questions_are_off_topic_and_leave_with_it() -> None:
+    book = LabelledRulebook("tax", Rulebook("", None, SAMPLE), [])
+    rows = style_sources([book])
+    service = service_negatives(SAMPLE)
+    assert len(service) == 2 * len(SAMPLE)
+    assert [(text, off) for name, text, off in rows if name == "tax"] == [
+        (text, True) for text in service
+    ]
+    assert [text for name, text, _ in rows if name == ""] == out_of_scope_bank()
 
 
 def test_a_rulebook_left_out_takes_its_questions_with_it() -> None:
