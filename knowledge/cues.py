@@ -50,9 +50,11 @@ _RULES = re.compile(
 
 
 # Anything that makes a message a question: a question mark or particle, a question word,
-# or an A-not-A form (算不算, 有没有); not 几 in 好几家 or 几千次.
+# an A-not-A form (算不算, 有没有), or a verb closed by 了没有 / 过没有 (排好了没有, a question
+# without its mark); not 几 in 好几家 or 几千次.
 _ASKS = re.compile(
     r"[？?吗呢啥谁哪怎咋]|什么|如何|多少|多久|多长|多大|是否|能否|可否|(?<![好十])几(?![千百十万])|(.)[不没]\1"
+    r"|[了过]没有\W*$"
 )
 SITUATION_CHARS = 10  # a told situation is a sentence, not a term or a fragment
 

@@ -9,7 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from knowledge.cues import asks_points, asks_rule, asks_service, only_cue_words
+from knowledge.cues import (
+    asks_points,
+    asks_rule,
+    asks_service,
+    only_cue_words,
+    tells_situation,
+)
 from knowledge.holdout import (
     RIDGES,
     PreparedCase,
@@ -77,6 +83,20 @@ def test_cues(text: str, points: float, service: float) -> None:
 )
 def test_asks_what_the_rule_requires(text: str, asks: bool) -> None:
     assert asks_rule(text) is asks
+
+
+@pytest.mark.parametrize(
+    ("text", "told"),
+    [
+        ("上坟烧纸把后山点着了，烧了半亩多林子", True),
+        ("整改报告交上去了还没有人来验收", True),  # 没有 inside a statement
+        ("国庆值班表排好了没有", False),  # a question without its mark
+        ("上次说的那个培训你们去过没有。", False),
+        ("这个月走访的台账填完了吗", False),
+    ],
+)
+def test_tells_a_situation_rather_than_asking(text: str, told: bool) -> None:
+    assert tells_situation(text) is told
 
 
 @pytest.fixture(scope="module")
