@@ -35,9 +35,11 @@ FOLDS = 2
 class DecisionParams:
     """The global parameters of the decision, chosen by leave-one-rulebook-out."""
 
-    # Chosen by `choose_params` (2026-12-02, session 18) on all thirty-three labelled
-    # rulebooks; every one of the 33 leave-one-out folds makes the same choice. Each held-out
-    # figure in docs/benchmarks.md uses the choice made without its rulebook instead.
+    # Chosen by `choose_params` (2026-12-02, session 18; the same in session 21, which
+    # `tests/test_matcher_holdout.py` checks) on all thirty-three labelled rulebooks; 32 of the
+    # 33 leave-one-out folds make the same choice (the fold without development and reform
+    # chooses an answer threshold of 0.6). Each held-out figure in docs/benchmarks.md uses
+    # the choice made without its rulebook instead.
     ridge: float = 10.0
     answer_threshold: float = 0.7
     clarify_threshold: float = 0.2

@@ -12,10 +12,13 @@ from knowledge.evaluation import LabelledQuestion
 from knowledge.holdout import (
     HeldOut,
     LabelledRulebook,
+    PreparedCase,
+    choose_params,
     labelled_rulebooks,
     leave_one_out,
     prepare_cases,
 )
+from knowledge.prepare import DecisionParams
 from knowledge.text import bigrams, compact
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -109,10 +112,21 @@ def test_every_labelled_rulebook_has_floors() -> None:
 
 
 @pytest.fixture(scope="module")
-def held_out() -> dict[str, HeldOut]:
+def cases() -> list[PreparedCase]:
     # two processes: the other tests are done long before this fixture on two workers
-    cases = prepare_cases(BOOKS, workers=2)
+    return prepare_cases(BOOKS, workers=2)
+
+
+@pytest.fixture(scope="module")
+def held_out(cases: list[PreparedCase]) -> dict[str, HeldOut]:
     return {result.name: result for result in leave_one_out(cases, workers=2)}
+
+
+def test_the_shipped_decision_parameters_are_the_choice_on_every_rulebook(
+    cases: list[PreparedCase],
+) -> None:
+    """What a new bureau's import uses: the choice made on all the labelled rulebooks."""
+    assert choose_params(cases) == DecisionParams()
 
 
 @pytest.mark.parametrize("name", sorted(FLOORS))
