@@ -64,6 +64,9 @@ ROOT = Path(__file__).resolve().parents[1]
         # an in-scope situation that asks how long the rule allows is not a service question
         ("井盖破损要多久修复", 0.0, 0.0),
         ("拖了三天才处理完，怎么办", 0.0, 0.0),
+        # a statement that names a service asks for nothing: it tells a situation
+        ("开发商两个月没把钱打给总包，工人卡上一直没到账", 0.0, 0.0),
+        ("网格通APP老是闪退", 0.0, 0.0),
     ],
 )
 def test_cues(text: str, points: float, service: float) -> None:
@@ -90,6 +93,7 @@ def test_asks_what_the_rule_requires(text: str, asks: bool) -> None:
     [
         ("上坟烧纸把后山点着了，烧了半亩多林子", True),
         ("整改报告交上去了还没有人来验收", True),  # 没有 inside a statement
+        ("奶奶带着的小孙子，爹妈都没了，钱这个月迟迟没到账", True),  # names a service
         ("国庆值班表排好了没有", False),  # a question without its mark
         ("上次说的那个培训你们去过没有。", False),
         ("这个月走访的台账填完了吗", False),

@@ -26,7 +26,7 @@ BOOKS = labelled_rulebooks(ROOT)
 HELD_OUT_BOOKS = [b for b in BOOKS if b.name != "tax_bureau_2026"]
 
 # Measured 2026-12-03 (session 21: the question-style model also learns from the out-of-scope
-# bank and each rulebook's service questions, 了没有 asks; session 20's square roots)
+# bank and each rulebook's service questions; 了没有 asks; a service question must ask)
 # over thirty-three rulebooks (see docs/benchmarks.md); floors sit three points below, the
 # confident-wrong ceilings half a point above (at least 1%). All but the tax,
 # community, ecology and education sets were written blind to the matcher; audit,
@@ -39,10 +39,10 @@ FLOORS = {
     "admin_approval_2026": (0.85, 0.62, 0.95, 0.015),
     "agriculture_bureau_2026": (0.89, 0.75, 0.92, 0.01),
     "audit_bureau_2026": (0.82, 0.57, 0.89, 0.01),
-    "civil_affairs_2026": (0.84, 0.63, 0.97, 0.015),
-    "commerce_bureau_2026": (0.90, 0.77, 0.92, 0.01),
-    "community_cadres_2026": (0.89, 0.73, 0.92, 0.01),
-    "culture_tourism_2026": (0.85, 0.63, 0.94, 0.01),
+    "civil_affairs_2026": (0.84, 0.64, 0.97, 0.015),
+    "commerce_bureau_2026": (0.91, 0.80, 0.92, 0.01),
+    "community_cadres_2026": (0.89, 0.73, 0.90, 0.01),
+    "culture_tourism_2026": (0.85, 0.64, 0.94, 0.01),
     "devreform_bureau_2026": (0.86, 0.70, 0.90, 0.025),
     "ecology_bureau_2026": (0.91, 0.84, 0.91, 0.015),
     "education_bureau_2026": (0.89, 0.80, 0.93, 0.01),
@@ -50,23 +50,23 @@ FLOORS = {
     "finance_bureau_2026": (0.85, 0.65, 0.91, 0.01),
     "health_commission_2026": (0.88, 0.68, 0.97, 0.01),
     "hotline_centre_2026": (0.82, 0.55, 0.88, 0.01),
-    "housing_construction_2026": (0.86, 0.66, 0.94, 0.01),
+    "housing_construction_2026": (0.86, 0.67, 0.94, 0.01),
     "hrss_bureau_2026": (0.89, 0.75, 0.93, 0.01),
-    "industry_bureau_2026": (0.89, 0.70, 0.95, 0.015),
+    "industry_bureau_2026": (0.89, 0.69, 0.95, 0.015),
     "justice_bureau_2026": (0.90, 0.76, 0.91, 0.02),
     "landscaping_bureau_2026": (0.90, 0.73, 0.93, 0.01),
     "market_bureau_2026": (0.91, 0.76, 0.92, 0.01),
-    "medical_insurance_2026": (0.84, 0.57, 0.94, 0.01),
+    "medical_insurance_2026": (0.85, 0.60, 0.94, 0.01),
     "natural_resources_2026": (0.88, 0.70, 0.97, 0.01),
-    "petition_bureau_2026": (0.84, 0.63, 0.88, 0.02),
+    "petition_bureau_2026": (0.84, 0.64, 0.88, 0.02),
     "public_security_2026": (0.89, 0.76, 0.88, 0.015),
-    "science_tech_2026": (0.88, 0.73, 0.95, 0.01),
+    "science_tech_2026": (0.88, 0.74, 0.95, 0.01),
     "sports_bureau_2026": (0.82, 0.54, 0.97, 0.01),
     "statistics_bureau_2026": (0.82, 0.56, 0.88, 0.015),
-    "township_gov_2026": (0.86, 0.66, 0.90, 0.01),
+    "township_gov_2026": (0.86, 0.67, 0.90, 0.01),
     "transport_bureau_2026": (0.90, 0.74, 0.91, 0.01),
     "urban_management_2026": (0.87, 0.68, 0.92, 0.02),
-    "veterans_affairs_2026": (0.83, 0.62, 0.92, 0.01),
+    "veterans_affairs_2026": (0.83, 0.64, 0.92, 0.01),
     "water_affairs_2026": (0.89, 0.74, 0.88, 0.01),
 }
 
