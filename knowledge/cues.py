@@ -87,6 +87,14 @@ def asks_service(text: str) -> float:
     return 1.0 if asks else 0.0
 
 
+def names_service(text: str) -> bool:
+    """True when the message names a service without asking for it and without asking about
+    points ("电子税务局的APP老是闪退", "工人卡上一直没到账"): it may tell a situation an
+    indicator counts or a complaint no rulebook covers, so it is never answered with
+    confidence; the candidates are offered instead."""
+    return bool(_SERVICE.search(text)) and not _ASKS.search(text) and not _SCORES.search(text)
+
+
 def only_cue_words(core: str) -> bool:
     """True when the question is nothing but appraisal words (考核, 扣分, 绩效, 怎么算…): it
     names no indicator, so it is never answered with confidence, whichever indicator's

@@ -37,7 +37,14 @@ from numpy.typing import NDArray
 from rapidfuzz import fuzz, process
 
 from knowledge.calibration import Calibration, Features, out_of_scope_bank
-from knowledge.cues import asks_points, asks_rule, asks_service, only_cue_words, tells_situation
+from knowledge.cues import (
+    asks_points,
+    asks_rule,
+    asks_service,
+    names_service,
+    only_cue_words,
+    tells_situation,
+)
 from knowledge.index import (
     LexicalIndex,
     Title,
@@ -389,7 +396,9 @@ class Matcher:
             simplified,
             ranked,
             features,
-            generic=only_cue_words(core) or self._in_several_names(core, found.docs),
+            generic=only_cue_words(core)
+            or names_service(simplified)
+            or self._in_several_names(core, found.docs),
             about_points=about_points,
         )
 

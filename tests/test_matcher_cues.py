@@ -13,6 +13,7 @@ from knowledge.cues import (
     asks_points,
     asks_rule,
     asks_service,
+    names_service,
     only_cue_words,
     tells_situation,
 )
@@ -209,3 +210,24 @@ def test_a_service_question_is_not_covered_however_many_rulebook_words_it_holds(
     assert (
         case.matcher.decide(points, case.matcher.scored(points), lenient).status is Outcome.ANSWER
     )
+
+
+def test_a_statement_naming_a_service_is_offered_candidates_never_answered(
+    case: PreparedCase,
+) -> None:
+    """Told without a question, a service word may be part of a situation an indicator counts
+    (工人卡上一直没到账) or a complaint no rulebook covers (APP老是闪退): it is neither turned
+    away as a service question nor answered with confidence, however lenient the thresholds."""
+    lenient = replace(
+        case.calibration(DecisionParams()), answer_threshold=0.0, clarify_threshold=0.0
+    )
+    name = case.matcher.indicators[0].name
+    told = f"{name}的APP老是闪退"
+    asked = f"{name}的APP老是闪退怎么办"
+    scored = case.matcher.scored(told)
+    assert names_service(told)
+    assert not asks_service(told)
+    assert scored.generic
+    assert scored.about_points
+    assert case.matcher.decide(told, scored, lenient).status is Outcome.CLARIFY
+    assert case.matcher.decide(asked, case.matcher.scored(asked), lenient).status is Outcome.NONE
