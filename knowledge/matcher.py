@@ -144,8 +144,9 @@ class Scored:
     ranked: list[tuple[int, float]]
     features: Features | None = None
     code_hit: bool = False
-    # only appraisal words (考核, 扣分), or words found whole inside the names of several
-    # candidates ("12366": 12366热线接通率与办结率, 12366热线工单超时): at most a clarification
+    # only appraisal words (考核, 扣分), words found whole inside the names of several
+    # candidates ("12366": 12366热线接通率与办结率, 12366热线工单超时), or a statement that
+    # names a service (电子税务局的APP老是闪退): at most a clarification
     generic: bool = False
     # asks what something does to the score, or tells a situation without asking anything
     # (which, said to an appraisal assistant, asks how it counts): clarified, never refused
