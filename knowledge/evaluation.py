@@ -44,7 +44,6 @@ class Evaluation:
     out_of_scope: int = 0
     top1: int = 0
     answered_right: int = 0
-    clarify_contains: int = 0
     confident_wrong: int = 0
     oos_rejected: int = 0
     oos_answered: int = 0
@@ -59,11 +58,15 @@ class Evaluation:
         return self.top1 / self.in_scope if self.in_scope else 0.0
 
     @property
+    def clarify_contains(self) -> int:
+        """In-scope questions clarified with a right candidate listed: the helped ones that
+        were not answered right."""
+        return sum(self.helped_by_kind.values()) - self.answered_right
+
+    @property
     def helpful_rate(self) -> float:
         """In-scope questions answered right or clarified with a right candidate listed."""
-        return (
-            (self.answered_right + self.clarify_contains) / self.in_scope if self.in_scope else 0.0
-        )
+        return sum(self.helped_by_kind.values()) / self.in_scope if self.in_scope else 0.0
 
     def helped(self, kind: str) -> float:
         """:attr:`helpful_rate` over the in-scope questions of one kind."""
@@ -109,7 +112,6 @@ def evaluate(
             result.confident_wrong += not right
             result.helped_by_kind[question.kind] += right
         elif outcome.status is Outcome.CLARIFY and question.expect & set(codes):
-            result.clarify_contains += 1
             result.helped_by_kind[question.kind] += 1
         if not right or outcome.status is not Outcome.ANSWER:
             result.failures.append((question, outcome))
