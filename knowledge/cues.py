@@ -83,16 +83,20 @@ def asks_service(text: str) -> float:
     message must ask to ask for a service: "工人卡上一直没到账" names one and asks nothing
     (:func:`tells_situation`). Chosen by a nested leave-one-rulebook-out (docs/benchmarks.md,
     session 21): every fold preferred it."""
-    asks = _SERVICE.search(text) and _ASKS.search(text) and not _SCORES.search(text)
-    return 1.0 if asks else 0.0
+    return 1.0 if _service_words(text) and _ASKS.search(text) else 0.0
 
 
 def names_service(text: str) -> bool:
     """True when the message names a service without asking for it and without asking about
     points ("电子税务局的APP老是闪退", "工人卡上一直没到账"): it may tell a situation an
     indicator counts or a complaint no rulebook covers, so it is never answered with
-    confidence; the candidates are offered instead."""
-    return bool(_SERVICE.search(text)) and not _ASKS.search(text) and not _SCORES.search(text)
+    confidence; the candidates are offered instead. :func:`asks_service`'s other half."""
+    return _service_words(text) and not _ASKS.search(text)
+
+
+def _service_words(text: str) -> bool:
+    """Service words, and nothing that asks about points."""
+    return bool(_SERVICE.search(text)) and not _SCORES.search(text)
 
 
 def only_cue_words(core: str) -> bool:
