@@ -13,10 +13,23 @@ Next to the terms, ``related`` maps everyday words to the rulebook words closest
 (打针 → 输液, :mod:`knowledge.related`): the matcher counts those words' postings as weaker
 evidence; they are not terms of their own.
 
-Every field of an indicator counts (name and aliases most, then FAQ questions and learned
-phrasings, the standard, the three interpretations and FAQ answers), except text the
-indicator explicitly excludes ("而不是纳税人投诉", "……除外"): that text describes another
-indicator and must not speak for this one.
+Every field of an indicator counts (name and aliases most, then FAQ questions, the standard,
+the three interpretations and FAQ answers), except text the indicator explicitly excludes
+("而不是纳税人投诉", "……除外"): that text describes another indicator and must not speak for
+this one.
+
+Learned phrasings (questions staff asked, tied to an indicator by use or by the office) are
+not terms of the index: they are only compared whole, by fuzzy similarity, like FAQ
+questions. As terms they made new questions worse: staff's everyday words are rare in a
+rulebook's formal text, so their IDF is high, and one attached chatty question pulled the
+next chatty question about another indicator to its own. Measured on the 33 labelled
+rulebooks, one month of questions attached and the next month asked (each rulebook held out
+of the word associations and the style model): paraphrases ranked first fell from 73.0% to
+69.5% with learned phrasings as terms (71.6% even at a tenth of the FAQ's weight, since BM25
+counts every term whatever its field weight), and rose to 73.5% without
+(``benchmarks/bench_learning.py``, ``docs/benchmarks.md``). A question asked again is
+answered from :func:`knowledge.learned.exact_answers`; the phrasings are also the
+calibration's positives.
 
 Next to each posting's evidence weight the index keeps its BM25 term-frequency part
 (k1 = 1.5, b = 0.75) over the word and content-character terms of every field but the
@@ -55,14 +68,13 @@ FIELD_WEIGHTS: Mapping[str, float] = {
     "name": 1.0,
     "alias": 1.0,
     "faq_q": 0.7,
-    "learned": 0.7,
     "category": 0.45,
     "standard": 1.0,
     "interpretation": 0.8,
     "faq_a": 0.7,
 }
 TITLE_FIELDS = ("name", "alias")
-QUESTION_FIELDS = ("faq_q", "learned")
+QUESTION_FIELDS = ("faq_q",)
 # Function characters carry no content on their own; every other Han character does.
 STOP_CHARS = frozenset(
     "的了是在和与或及等也就都而被把对从以为于其之这那有个吗呢吧啊么什怎如何哪谁几多少要会能可请问我你他她它们该此得地着过"
@@ -202,11 +214,10 @@ class LexicalIndex:
         return self.bm25[found[1] : found[2]]
 
 
-def _fields(indicator: Indicator, learned: Sequence[str]) -> list[tuple[str, str]]:
+def _fields(indicator: Indicator) -> list[tuple[str, str]]:
     fields: list[tuple[str, str]] = [("name", indicator.name)]
     fields += [("alias", a) for a in indicator.aliases]
     fields += [("faq_q", f.q) for f in indicator.faq]
-    fields += [("learned", q) for q in learned]
     fields += [("faq_a", f.a) for f in indicator.faq]
     fields += [("category", indicator.category), ("standard", indicator.standard)]
     fields += [("interpretation", i.text) for i in indicator.interpretations]
@@ -336,7 +347,10 @@ class IndexBuilder:
             ids: list[NDArray[np.int32]] = []
             weights: list[NDArray[np.float32]] = []
             frequencies: list[NDArray[np.float32]] = []
-            for field, raw in _fields(indicator, learned.get(indicator.code, ())):
+            for raw in learned.get(indicator.code, ()):  # compared whole only: see above
+                if compacted := "".join(core_parts(raw)):
+                    questions.append(Title(doc, compacted, phonetic(compacted)))
+            for field, raw in _fields(indicator):
                 terms = self._terms(raw)
                 words |= terms.words
                 ids.append(terms.ids)

@@ -41,8 +41,8 @@ from knowledge.term_table import TermTable
 
 # 4: two cue features in the calibration; 5: service negatives; 6: BM25; 7: a clarify
 # threshold for questions about points; 8: words related by word vectors; 9: fitted ranking;
-# 12: the terms as a trie (knowledge.term_table)
-FORMAT_VERSION = 12
+# 12: the terms as a trie (knowledge.term_table); 13: learned phrasings compared whole only
+FORMAT_VERSION = 13
 MAGIC = b"KPIBOTMX"
 _LENGTH = struct.Struct("<Q")
 _ALIGN = 64

@@ -7,7 +7,10 @@ so a rulebook export carries them and a re-import brings them back::
       - {code: DL-01, question: 大厅排队等了一个小时会扣分吗, source: office-attach,
          by: "tg:1001", at: "2026-11-30T08:00:00+00:00"}
 
-The matcher takes them as extra question texts of their indicator (like FAQ questions).
+The matcher answers a learned question directly when it is asked again, or asked again with a
+character or two changed (:func:`learned_answer`); its index compares the phrasings whole,
+like FAQ questions, and does not take their words as terms (see :mod:`knowledge.index`). They
+are also the calibration's positives.
 """
 
 from __future__ import annotations
@@ -16,7 +19,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
+
+from rapidfuzz import fuzz, process
 
 from knowledge.files import InputError, Problem, Table
 from knowledge.rulebook import Rulebook
@@ -190,3 +195,24 @@ def exact_answers(learned: Mapping[str, Sequence[str]]) -> dict[str, str]:
             if key := question_key(question):
                 owners[key].add(code)
     return {key: next(iter(codes)) for key, codes in owners.items() if len(codes) == 1}
+
+
+# A learned question asked again with a character or two changed ("老板打电话来骂人" and
+# "老板打电话过来骂人": 94): rapidfuzz's ratio of the two keys. At this cut a changed
+# character needs a question of ten characters or more, so short keys ("扣分" / "加分") never
+# meet by accident.
+NEAR_RATIO = 90.0
+_Doc = TypeVar("_Doc")
+
+
+def learned_answer(key: str, exact: Mapping[str, _Doc]) -> _Doc | None:
+    """What a question key was learned for (``exact``: :func:`exact_answers`' keys): the key
+    itself, or else keys within :data:`NEAR_RATIO` of it, when they all point to one place."""
+    found = exact.get(key)
+    if found is not None or not key or not exact:
+        return found
+    near = process.extract(
+        key, exact.keys(), scorer=fuzz.ratio, score_cutoff=NEAR_RATIO, limit=None
+    )
+    owners = {exact[k] for k, _, _ in near}
+    return owners.pop() if len(owners) == 1 else None

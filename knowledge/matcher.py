@@ -52,7 +52,7 @@ from knowledge.index import (
     core_parts,
     question_char_terms,
 )
-from knowledge.learned import exact_answers, question_key
+from knowledge.learned import exact_answers, learned_answer, question_key
 from knowledge.ranking import FUZZY, RANK_WEIGHTS, rank_scores, with_curves
 from knowledge.recall import Evidence, Recall
 from knowledge.rulebook import Indicator
@@ -195,8 +195,8 @@ class Matcher:
             association_excluded=self.config.association_excluded,
         )
         self.calibration = calibration or Calibration()
-        # A question learned for exactly one indicator is answered directly when asked again
-        # (kept outside the index, so a matcher loaded from the cache gets it too).
+        # A question learned for exactly one indicator is answered directly when asked again,
+        # or nearly so (kept outside the index, so a matcher loaded from the cache gets it too).
         codes, names = codes_and_names(self.indicators)
         self._listing = list(zip(codes, names, strict=True))
         docs = {code: doc for doc, code in enumerate(codes)}
@@ -431,7 +431,8 @@ class Matcher:
 
     def match_question(self, text: str) -> MatchResult:
         """Answer, clarify (2-5 candidates) or none for one question."""
-        learned_doc = self._exact.get(question_key(text[: self.config.max_question_chars]))
+        key = question_key(text[: self.config.max_question_chars])
+        learned_doc = learned_answer(key, self._exact)
         if learned_doc is not None:
             known = self._candidate(learned_doc, 100.0)
             return MatchResult(text, to_simplified(text), Outcome.ANSWER, (known,))

@@ -21,6 +21,7 @@ from knowledge.calibration import (
 from knowledge.index import IndexBuilder, LexicalIndex
 from knowledge.matcher import Matcher, MatcherConfig
 from knowledge.rulebook import Indicator, Level
+from knowledge.style import StyleModel
 from knowledge.synonyms import OfficeSynonym
 
 # Enough held-out positives for seven coefficients; more only slows a large import.
@@ -205,9 +206,13 @@ def prepare_matcher(
     learned: Mapping[str, Sequence[str]] | None = None,
     negatives: Sequence[str] | None = None,
     params: DecisionParams | None = None,
+    style: StyleModel | None = None,
 ) -> Matcher:
-    """A matcher with its index built and its decision calibrated on this rulebook."""
-    matcher = Matcher(indicators, config, synonyms=synonyms, learned=learned, background=negatives)
+    """A matcher with its index built and its decision calibrated on this rulebook
+    (``style``: the question-style model, the shipped one by default)."""
+    matcher = Matcher(
+        indicators, config, synonyms=synonyms, learned=learned, background=negatives, style=style
+    )
     data = calibration_data(matcher, synonyms=synonyms, learned=learned, negatives=negatives)
     matcher.calibration = calibrate(data, params or DecisionParams())
     return matcher

@@ -10,8 +10,10 @@ import jieba
 import pytest
 
 from knowledge.index import build_index, without_exclusions
+from knowledge.learned import learned_answer, question_key
 from knowledge.matcher import Matcher, Outcome
 from knowledge.prepare import prepare_matcher
+from knowledge.ranking import FEATURES
 from knowledge.rulebook import Indicator, IndicatorType, Interpretation, Level
 from knowledge.rulebook_files import read_rulebook
 from knowledge.synonyms import OfficeSynonym
@@ -90,13 +92,52 @@ def test_office_synonyms_rewrite_everyday_words() -> None:
     assert ranked[0][0] == 0
 
 
-def test_learned_phrasings_are_used_at_once() -> None:
-    question = "老板打电话来骂人"
-    before = Matcher(SAMPLE, background=()).score(question)[1]
-    assert SAMPLE[before[0][0]].code != "KF-02"  # another indicator first
+def test_a_learned_question_is_answered_when_asked_again_or_nearly_so() -> None:
+    question = "老板打电话来骂人了怎么办呢"
+    before = Matcher(SAMPLE, background=()).match_question(question)
+    assert before.status is Outcome.CLARIFY
+    assert "KF-02" not in [c.code for c in before.matches]
     learned = Matcher(SAMPLE, learned={"KF-02": [question]}, background=())
-    after = learned.score(question)[1]
-    assert learned.indicators[after[0][0]].code == "KF-02"
+    for asked in (question, "老板打电话过来骂人了怎么办呢", "老闆打電話來罵人了怎麼辦呢"):
+        result = learned.match_question(asked)
+        assert result.status is Outcome.ANSWER, asked
+        assert [c.code for c in result.matches] == ["KF-02"], asked
+
+
+def test_learned_words_do_not_pull_other_questions() -> None:
+    """A learned phrasing is compared whole, never taken apart into terms: its everyday words
+    are rare in the rulebook, and as terms they pulled the next question holding them."""
+    learned = {"KF-02": ["老板在大厅里拍桌子骂人，说要打电话投诉我们"]}
+    other = "老板在大厅里问发票怎么领"
+    plain = Matcher(SAMPLE, background=())
+    taught = Matcher(SAMPLE, learned=learned, background=())
+    assert taught.index.span("c拍桌") is None
+    lexical = [k for k, name in enumerate(FEATURES) if not name.endswith("fuzzy")]
+    rows = {}
+    for name, matcher in (("plain", plain), ("taught", taught)):
+        found = matcher.ranking_rows(other)
+        assert found is not None
+        rows[name] = {doc: row[lexical].tolist() for doc, row in zip(*found, strict=True)}
+    assert rows["taught"] == rows["plain"]
+    assert taught.score(other)[1][0][0] == plain.score(other)[1][0][0]
+
+
+def test_near_questions_learned_for_two_indicators_stay_undecided() -> None:
+    learned = {"KF-02": ["老板打电话过来骂人了"], "DL-05": ["老板们打电话来骂人了"]}
+    matcher = Matcher(SAMPLE, learned=learned, background=())
+    exact = {question_key(q): code for code, qs in learned.items() for q in qs}
+    assert learned_answer(question_key("老板打电话来骂人了"), exact) is None
+    # asked exactly, each is still its own
+    for code, (question,) in learned.items():
+        result = matcher.match_question(question)
+        assert result.status is Outcome.ANSWER
+        assert [c.code for c in result.matches] == [code]
+
+
+def test_a_short_learned_question_needs_the_same_words() -> None:
+    exact = {question_key("信访投诉扣分"): 1}
+    assert learned_answer(question_key("信访投诉扣分"), exact) == 1
+    assert learned_answer(question_key("信访投诉加分"), exact) is None
 
 
 def test_rulebook_terms_do_not_touch_the_global_jieba_dictionary() -> None:
