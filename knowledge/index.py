@@ -27,9 +27,9 @@ rulebooks, one month of questions attached and the next month asked (each rulebo
 of the word associations and the style model): paraphrases ranked first fell from 73.0% to
 69.5% with learned phrasings as terms (71.6% even at a tenth of the FAQ's weight, since BM25
 counts every term whatever its field weight), and rose to 73.5% without
-(``benchmarks/bench_learning.py``, ``docs/benchmarks.md``). A question asked again is
-answered from :func:`knowledge.learned.exact_answers`; the phrasings are also the
-calibration's positives.
+(``benchmarks/bench_learning.py``, ``docs/benchmarks.md``). A question asked again, or
+nearly so, is answered directly (:func:`knowledge.learned.learned_answer`); the phrasings are
+also the calibration's positives.
 
 Next to each posting's evidence weight the index keeps its BM25 term-frequency part
 (k1 = 1.5, b = 0.75) over the word and content-character terms of every field but the
