@@ -26,8 +26,6 @@ import multiprocessing
 import statistics
 import sys
 import time
-from collections import defaultdict
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +34,7 @@ from numpy.typing import NDArray
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from knowledge.evaluation import Evaluation, LabelledQuestion, evaluate  # noqa: E402
+from knowledge.evaluation import Evaluation, evaluate, office_month  # noqa: E402
 from knowledge.holdout import (  # noqa: E402
     PARAPHRASE,
     LabelledRulebook,
@@ -44,26 +42,12 @@ from knowledge.holdout import (  # noqa: E402
     labelled_rulebooks,
     style_sources,
 )
-from knowledge.matcher import Matcher, MatcherConfig, Outcome  # noqa: E402
+from knowledge.matcher import MatcherConfig  # noqa: E402
 from knowledge.prepare import prepare_matcher  # noqa: E402
 from knowledge.style import gram_keys  # noqa: E402
 
 COLUMNS = ("top-1", "paraphrase", "answered", "oos", "c-wrong")
 Figures = tuple[float, float, float, float, float]
-
-
-def office_month(matcher: Matcher, month: Sequence[LabelledQuestion]) -> dict[str, list[str]]:
-    """The phrasings the office attaches after a month: in-scope questions not answered right."""
-    learned: dict[str, list[str]] = defaultdict(list)
-    for question in month:
-        if not question.expect:
-            continue
-        result = matcher.match_question(question.q)
-        best = result.best
-        if result.status is Outcome.ANSWER and best is not None and best.code in question.expect:
-            continue
-        learned[sorted(question.expect)[0]].append(question.q)
-    return dict(learned)
 
 
 def figures(evaluation: Evaluation) -> Figures:
@@ -90,7 +74,7 @@ def one_rulebook(k: int) -> tuple[str, int, tuple[Figures, Figures, Figures]]:
     style = held_out_style(book.name, _STYLE_EXAMPLES)
     month1, month2 = book.questions[0::2], book.questions[1::2]
     plain = prepare_matcher(indicators, config, style=style)
-    learned = office_month(plain, month1)
+    learned = office_month(plain.match_question, month1)
     taught = prepare_matcher(indicators, config, learned=learned, style=style)
     return (
         book.name,
@@ -121,7 +105,7 @@ def main() -> None:
             head = f"{name} ({attached} attached)" if n == 0 else ""
             print(row(f"{head} | {label}", values))
     print()
-    print(f"Means over {len(results)} rulebooks ({time.perf_counter() - started:.0f} s):")
+    print(f"Means over {len(results)} rulebooks ({time.perf_counter() - started:.0f} s):\n")
     print("| matcher | " + " | ".join(COLUMNS) + " | paraphrase ≥ 70% on |")
     print("|---|" + "---|" * (len(COLUMNS) + 1))
     for n, label in enumerate(labels):

@@ -118,3 +118,21 @@ def evaluate(
         result.by_kind[question.kind][0] += right
         result.by_kind[question.kind][1] += 1
     return result
+
+
+def office_month(
+    match: Callable[[str], MatchResult], month: Sequence[LabelledQuestion]
+) -> dict[str, list[str]]:
+    """The phrasings an office attaches after a month of ``month``'s questions, as from
+    ``kpibot report unanswered``: every in-scope question not answered right, to its first
+    labelled indicator (out-of-scope ones are left alone)."""
+    learned: dict[str, list[str]] = defaultdict(list)
+    for question in month:
+        if not question.expect:
+            continue
+        result = match(question.q)
+        best = result.best
+        if result.status is Outcome.ANSWER and best is not None and best.code in question.expect:
+            continue
+        learned[sorted(question.expect)[0]].append(question.q)
+    return dict(learned)
