@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 import multiprocessing
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -312,16 +312,19 @@ def prepare_case(
     *,
     built: PreparedCase | None = None,
     style: StyleModel | None = None,
+    association_excluded: tuple[str, ...] | None = None,
 ) -> PreparedCase:
     """Build, gather calibration data and score every labelled question once. The learned
-    associations leave the rulebook's own questions out (:mod:`knowledge.associations`);
+    associations leave the rulebook's own questions out (:mod:`knowledge.associations`), or
+    the sources ``association_excluded`` names (``benchmarks/bench_bounds.py``);
     ``style`` should be a question-style model fitted without them (:func:`held_out_style`;
     the shipped one holds them).
 
     ``built``, the same rulebook prepared before under other ranking weights, lends its
     indexes and style model: they do not depend on the weights, so only the scoring is done
     again."""
-    config = replace(config or MatcherConfig(), association_excluded=(book.name,))
+    excluded = (book.name,) if association_excluded is None else association_excluded
+    config = replace(config or MatcherConfig(), association_excluded=excluded)
     index = None if built is None else built.matcher.index
     style = style if built is None else built.matcher.style
     matcher = Matcher(
@@ -412,22 +415,30 @@ def ranking_samples(matcher: Matcher, questions: Sequence[LabelledQuestion]) -> 
     return samples
 
 
-def prepare_cases(books: Sequence[LabelledRulebook], workers: int = 1) -> list[PreparedCase]:
+def prepare_cases(
+    books: Sequence[LabelledRulebook],
+    workers: int = 1,
+    association_excluded: Mapping[str, tuple[str, ...]] | None = None,
+) -> list[PreparedCase]:
     """:func:`prepare_case` of every rulebook, each with a question-style model fitted on the
     others' questions, and with what every leave-one-out fold reads of it (ranking samples,
-    rates over the parameter grid), in ``workers`` processes."""
-    global _STYLE_EXAMPLES
+    rates over the parameter grid), in ``workers`` processes. ``association_excluded``: per
+    rulebook, the sources its associations leave out, if not only its own."""
+    global _STYLE_EXAMPLES, _ASSOCIATION_EXCLUDED
     _STYLE_EXAMPLES = [(name, gram_keys(text), off) for name, text, off in style_sources(books)]
+    _ASSOCIATION_EXCLUDED = dict(association_excluded or {})
     try:
         if workers <= 1:
             return [_prepared_for_folds(book) for book in books]
         with multiprocessing.get_context("fork").Pool(workers) as pool:
             return pool.map(_prepared_for_folds, books)
     finally:
-        _STYLE_EXAMPLES = []
+        _STYLE_EXAMPLES, _ASSOCIATION_EXCLUDED = [], {}
 
 
-_STYLE_EXAMPLES: list[tuple[str, NDArray[np.int64], bool]] = []  # what prepare_cases' workers read
+# what prepare_cases' workers read
+_STYLE_EXAMPLES: list[tuple[str, NDArray[np.int64], bool]] = []
+_ASSOCIATION_EXCLUDED: dict[str, tuple[str, ...]] = {}
 
 
 def held_out_style(
@@ -439,7 +450,11 @@ def held_out_style(
 
 
 def _prepared_for_folds(book: LabelledRulebook) -> PreparedCase:
-    case = prepare_case(book, style=held_out_style(book.name, _STYLE_EXAMPLES))
+    case = prepare_case(
+        book,
+        style=held_out_style(book.name, _STYLE_EXAMPLES),
+        association_excluded=_ASSOCIATION_EXCLUDED.get(book.name),
+    )
     case.ranking_samples()
     case.grid_rates()
     return case

@@ -3,6 +3,7 @@ out per rulebook, shipped, and used by the matcher."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from knowledge.associations import (
@@ -15,7 +16,7 @@ from knowledge.associations import (
     shipped_table,
     write,
 )
-from knowledge.holdout import labelled_rulebooks, paraphrase_examples
+from knowledge.holdout import labelled_rulebooks, paraphrase_examples, prepare_case
 from knowledge.matcher import Matcher, MatcherConfig
 from tests.test_matcher_evidence import SAMPLE
 
@@ -79,3 +80,11 @@ def test_the_matcher_adds_learned_words_and_leaves_a_rulebook_s_own_out() -> Non
     # the sample's 负面舆情 is found through 记者 → 舆情, and missed without it
     assert matcher.indicators[matcher.score(question)[1][0][0]].code == "KF-11"
     assert alone.indicators[alone.score(question)[1][0][0]].code != "KF-11"
+
+
+def test_a_measurement_leaves_out_the_rulebook_s_own_questions_unless_told_otherwise() -> None:
+    (book,) = [b for b in labelled_rulebooks(ROOT) if b.name == "tax_bureau_2026"]
+    book = dataclasses.replace(book, questions=book.questions[:5])
+    assert prepare_case(book).matcher.config.association_excluded == (book.name,)
+    # nothing left out: the in-sample bound of benchmarks/bench_bounds.py
+    assert prepare_case(book, association_excluded=()).matcher.config.association_excluded == ()
