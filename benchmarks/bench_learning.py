@@ -36,15 +36,14 @@ sys.path.insert(0, str(ROOT))
 
 from knowledge.evaluation import Evaluation, evaluate, office_month  # noqa: E402
 from knowledge.holdout import (  # noqa: E402
-    PARAPHRASE,
     LabelledRulebook,
+    Rates,
     held_out_style,
     labelled_rulebooks,
-    style_sources,
+    style_keys,
 )
 from knowledge.matcher import MatcherConfig  # noqa: E402
 from knowledge.prepare import prepare_matcher  # noqa: E402
-from knowledge.style import gram_keys  # noqa: E402
 
 COLUMNS = ("top-1", "paraphrase", "answered", "oos", "c-wrong")
 Figures = tuple[float, float, float, float, float]
@@ -52,13 +51,13 @@ Figures = tuple[float, float, float, float, float]
 
 def figures(evaluation: Evaluation) -> Figures:
     """The columns of one row."""
-    right, total = evaluation.by_kind.get(PARAPHRASE, [0, 0])
+    rates = Rates.of(evaluation)
     return (
-        evaluation.top1_accuracy,
-        right / total if total else 0.0,
-        evaluation.answered_right / max(1, evaluation.in_scope),
-        evaluation.oos_rejection,
-        evaluation.confident_wrong_rate,
+        rates.top1,
+        rates.paraphrase,
+        rates.answered_right,
+        rates.oos_rejection,
+        rates.confident_wrong,
     )
 
 
@@ -94,7 +93,7 @@ def row(name: str, values: Figures, digits: int = 1) -> str:
 def main() -> None:
     started = time.perf_counter()
     _BOOKS[:] = labelled_rulebooks(ROOT)
-    _STYLE_EXAMPLES[:] = [(name, gram_keys(text), off) for name, text, off in style_sources(_BOOKS)]
+    _STYLE_EXAMPLES[:] = style_keys(_BOOKS)
     with multiprocessing.get_context("fork").Pool(2) as pool:
         results = pool.map(one_rulebook, range(len(_BOOKS)))
     print("| rulebook (attached in month 1) | matcher | " + " | ".join(COLUMNS) + " |")

@@ -39,9 +39,8 @@ from benchmarks.baselines import (  # noqa: E402
     Bm25Baseline,
     WRatioBaseline,
     banded,
-    thresholded,
-    tune,
     tune_at_equal_risk,
+    tuned_on_test,
 )
 from benchmarks.synthetic import synthetic_rulebook  # noqa: E402
 from bot.services import Services  # noqa: E402
@@ -131,8 +130,7 @@ def accuracy() -> None:
             ("WRatio (tuned on test)", WRatioBaseline(book.rulebook.indicators)),
             ("BM25 jieba (tuned on test)", Bm25Baseline(book.rulebook.indicators)),
         ):
-            threshold = tune(baseline.best, names, book.questions)
-            base_ev = evaluate(book.questions, thresholded(baseline.best, names, threshold))
+            base_ev = tuned_on_test(baseline.best, names, book.questions)
             in_scope = [q for q in book.questions if q.expect]
             ranked = sum(
                 (found := baseline.best(q.q)) is not None and found[0] in q.expect for q in in_scope

@@ -425,7 +425,7 @@ def prepare_cases(
     rates over the parameter grid), in ``workers`` processes. ``association_excluded``: per
     rulebook, the sources its associations leave out, if not only its own."""
     global _STYLE_EXAMPLES, _ASSOCIATION_EXCLUDED
-    _STYLE_EXAMPLES = [(name, gram_keys(text), off) for name, text, off in style_sources(books)]
+    _STYLE_EXAMPLES = style_keys(books)
     _ASSOCIATION_EXCLUDED = dict(association_excluded or {})
     try:
         if workers <= 1:
@@ -439,6 +439,12 @@ def prepare_cases(
 # what prepare_cases' workers read
 _STYLE_EXAMPLES: list[tuple[str, NDArray[np.int64], bool]] = []
 _ASSOCIATION_EXCLUDED: dict[str, tuple[str, ...]] = {}
+
+
+def style_keys(books: Sequence[LabelledRulebook]) -> list[tuple[str, NDArray[np.int64], bool]]:
+    """:func:`style_sources` with each text as its n-gram keys, what :func:`held_out_style`
+    fits on."""
+    return [(name, gram_keys(text), off) for name, text, off in style_sources(books)]
 
 
 def held_out_style(
